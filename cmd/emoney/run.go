@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `emoney — e-money wallet platform
+
+Usage: emoney COMMAND [flags]
+
+Commands:
+  migrate         create or update the database schema
+  ledger verify   check the ledger's invariants; exit 1 naming every account that differs
+  audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
+  bench ledger    measure durable transfers per second through the ledger
+  version         print the version
+
+Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
+(default sqlite:./emoney-data/emoney.db). Run "emoney COMMAND -h" for its flags.
+`
+
+// run is the whole program; main only calls it, and tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintf(stdout, "emoney %s (%s)\n", version, runtime.Version())
+		return nil
+	case "migrate":
+		return cmdMigrate(ctx, e, rest)
+	case "ledger", "audit", "bench":
+		if len(rest) == 0 {
+			return fmt.Errorf("%s: which one? see emoney help", cmd)
+		}
+		sub := cmd + " " + rest[0]
+		switch sub {
+		case "ledger verify":
+			return cmdLedgerVerify(ctx, e, rest[1:])
+		case "audit verify":
+			return cmdAuditVerify(ctx, e, rest[1:])
+		case "bench ledger":
+			return cmdBenchLedger(ctx, e, rest[1:])
+		}
+		return fmt.Errorf("unknown command %q; see emoney help", sub)
+	}
+	return fmt.Errorf("unknown command %q; see emoney help", cmd)
+}
+
+// env is what a command may touch of the outside world.
+type env struct {
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// flags returns a FlagSet that prints its usage to stderr and does not exit.
+func (e env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("emoney "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// dbFlag adds --db with its environment fallback.
+func (e env) dbFlag(fs *flag.FlagSet) *string {
+	def := e.getenv("EMONEY_DB")
+	if def == "" {
+		def = defaultDB
+	}
+	return fs.String("db", def, "database: sqlite:PATH or postgres://… (env EMONEY_DB)")
+}
+
+// printJSON writes v as the one JSON line that ends stdout (specs/cli.md).
+func (e env) printJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, string(b))
+	return err
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"emoney"
+	"emoney/sqlite"
+)
+
+const defaultDB = "sqlite:./emoney-data/emoney.db"
+
+// openStore opens the store a --db value names. An explicit value that cannot be opened is an
+// error, never a fallback to another store.
+func openStore(ctx context.Context, dsn string) (emoney.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, errors.New("--db sqlite: needs a path, e.g. sqlite:./emoney-data/emoney.db")
+		}
+		return sqlite.Open(path)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn)
+	}
+	return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://…", dsn)
+}
+
+// openMigrated opens the store and refuses an empty database: commands that read data should not
+// create a schema by accident (that is what migrate is for).
+func openMigrated(ctx context.Context, dsn string) (emoney.Store, error) {
+	s, err := openStore(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if v == 0 {
+		s.Close()
+		return nil, fmt.Errorf("database %s has no schema yet: run emoney migrate --db %s", dsn, dsn)
+	}
+	return s, nil
+}

@@ -1,0 +1,191 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"time"
+
+	"emoney"
+)
+
+// Op is one leg of a request. Which fields it uses depends on Kind:
+//
+//   - TransferPosted (the default when Kind is empty): move Amount of Currency From → To now.
+//     With ReversalOf set instead of From/To, it reverses (part of) a posted transfer: the money
+//     goes back the other way, Amount 0 meaning all that is not reversed yet.
+//   - TransferPending: reserve Amount From → To until a post or void. Hold says why; Timeout > 0
+//     makes it expire, allowed only for holds that may expire (emoney.HoldKind.MayExpire).
+//   - TransferPost: complete PendingID, for Amount (0 = the whole pending amount; less releases
+//     the rest).
+//   - TransferVoid: cancel PendingID.
+type Op struct {
+	Kind       emoney.TransferKind
+	From, To   emoney.ID
+	Currency   emoney.Currency
+	Amount     int64
+	Code       string
+	Hold       emoney.HoldKind
+	Timeout    time.Duration
+	PendingID  emoney.ID
+	ReversalOf emoney.ID
+}
+
+// Request is what a client asks the ledger to do in one go: one or more ops, applied all or
+// nothing (a linked batch), under an idempotency key scoped to Principal.
+type Request struct {
+	Principal string // who asks: "wallet:…", "staff:…", "system:…"
+	Key       string // the client's idempotency key
+	Ops       []Op
+}
+
+// MaxOps bounds the legs of one linked request.
+const MaxOps = 64
+
+// validate checks everything that can be checked without the database, filling defaults.
+func (r *Request) validate() error {
+	if r.Principal == "" || len(r.Principal) > 128 {
+		return emoney.FieldError("principal", "principal must be 1 to 128 characters")
+	}
+	if r.Key == "" || len(r.Key) > 255 {
+		return emoney.FieldError("idempotency_key", "idempotency key must be 1 to 255 characters")
+	}
+	for _, c := range []byte(r.Key) {
+		if c < 0x21 || c > 0x7e {
+			return emoney.FieldError("idempotency_key", "idempotency key must be printable ASCII without spaces")
+		}
+	}
+	if len(r.Ops) == 0 || len(r.Ops) > MaxOps {
+		return emoney.FieldError("ops", "a request has 1 to %d ops", MaxOps)
+	}
+	for i := range r.Ops {
+		if err := r.Ops[i].validate(fmt.Sprintf("ops[%d].", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Op) validate(p string) error {
+	if o.Kind == "" {
+		o.Kind = emoney.TransferPosted
+	}
+	if o.Code != "" && !validCode(o.Code) {
+		return emoney.FieldError(p+"code", "code must be 1 to 32 of a-z, 0-9, '_', '.', '-'")
+	}
+	if o.Timeout < 0 {
+		return emoney.FieldError(p+"timeout", "timeout must not be negative")
+	}
+	if o.Timeout > 0 && (o.Kind != emoney.TransferPending || !o.Hold.MayExpire()) {
+		return emoney.FieldError(p+"timeout", "only %s holds may expire: voiding the others is not always safe", emoney.HoldAuthorization)
+	}
+	if o.Amount < 0 || o.Amount > emoney.MaxAmount {
+		return emoney.FieldError(p+"amount", "amount must be between 1 and %d", emoney.MaxAmount)
+	}
+	refOnly := func(what string) error { // post, void and reversal take their accounts from the referenced transfer
+		if !o.From.IsZero() || !o.To.IsZero() || o.Currency != "" {
+			return emoney.FieldError(p+"from", "%s takes its accounts and currency from the transfer it refers to", what)
+		}
+		return nil
+	}
+	switch o.Kind {
+	case emoney.TransferPosted, emoney.TransferPending:
+		if o.Kind == emoney.TransferPending {
+			if !o.Hold.Valid() {
+				return emoney.FieldError(p+"hold", "a pending transfer needs a hold kind")
+			}
+		} else if o.Hold != "" {
+			return emoney.FieldError(p+"hold", "only pending transfers have a hold kind")
+		}
+		if !o.PendingID.IsZero() {
+			return emoney.FieldError(p+"pending_id", "pending_id is only for post and void")
+		}
+		if !o.ReversalOf.IsZero() {
+			if o.Kind != emoney.TransferPosted {
+				return emoney.FieldError(p+"reversal_of", "a reversal is a posted transfer")
+			}
+			if o.Code == "" {
+				o.Code = "reversal"
+			}
+			return refOnly("a reversal")
+		}
+		if o.From.IsZero() {
+			return emoney.FieldError(p+"from", "from account is required")
+		}
+		if o.To.IsZero() {
+			return emoney.FieldError(p+"to", "to account is required")
+		}
+		if o.From == o.To {
+			return emoney.FieldError(p+"to", "from and to must differ")
+		}
+		if o.Currency == "" {
+			o.Currency = emoney.JPY
+		}
+		if err := o.Currency.Validate(); err != nil {
+			return emoney.FieldError(p+"currency", "%s", emoney.ErrorMessage(err))
+		}
+		if err := emoney.ValidateAmount(p+"amount", o.Amount); err != nil {
+			return err
+		}
+		if o.Code == "" {
+			o.Code = "transfer"
+		}
+	case emoney.TransferPost, emoney.TransferVoid:
+		if o.PendingID.IsZero() {
+			return emoney.FieldError(p+"pending_id", "pending_id is required")
+		}
+		if o.Hold != "" || !o.ReversalOf.IsZero() {
+			return emoney.FieldError(p+"hold", "post and void take only pending_id (and amount for post)")
+		}
+		if o.Kind == emoney.TransferVoid && o.Amount != 0 {
+			return emoney.FieldError(p+"amount", "a void has no amount")
+		}
+		return refOnly("a " + string(o.Kind))
+	default:
+		return emoney.FieldError(p+"kind", "kind must be transfer, pending, post or void")
+	}
+	return nil
+}
+
+func validCode(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// hash identifies the request's content (not its key or principal), to tell a retry from a reuse
+// of the same key for something else.
+func (r *Request) hash() []byte {
+	h := sha256.New()
+	for _, o := range r.Ops {
+		writeStr(h, string(o.Kind))
+		h.Write(o.From[:])
+		h.Write(o.To[:])
+		writeStr(h, string(o.Currency))
+		writeInt(h, o.Amount)
+		writeStr(h, o.Code)
+		writeStr(h, string(o.Hold))
+		writeInt(h, int64(o.Timeout))
+		h.Write(o.PendingID[:])
+		h.Write(o.ReversalOf[:])
+	}
+	return h.Sum(nil)
+}
+
+func writeStr(h hash.Hash, s string) {
+	writeInt(h, int64(len(s)))
+	h.Write([]byte(s))
+}
+
+func writeInt(h hash.Hash, v int64) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	h.Write(b[:])
+}

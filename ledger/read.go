@@ -1,0 +1,216 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"emoney"
+)
+
+// AccountSpec describes an account to open.
+type AccountSpec struct {
+	Name  string // unique: "wallet:…", "bank:0005", "frozen", ...
+	Kind  emoney.AccountKind
+	Flags emoney.AccountFlags // wallets always get FlagNoOverdraft
+}
+
+// OpenAccount opens an account, or returns the existing one of that name if it has the same kind
+// and flags (so opening is idempotent). Errors: invalid, conflict (the name is taken by an account
+// of another kind or flags), internal.
+func (l *Ledger) OpenAccount(ctx context.Context, spec AccountSpec) (emoney.Account, error) {
+	as, err := l.OpenAccounts(ctx, []AccountSpec{spec})
+	if err != nil {
+		return emoney.Account{}, err
+	}
+	return as[0], nil
+}
+
+// OpenAccounts is OpenAccount for many accounts in one transaction: all are opened (or found)
+// or none.
+func (l *Ledger) OpenAccounts(ctx context.Context, specs []AccountSpec) ([]emoney.Account, error) {
+	for i := range specs {
+		spec := &specs[i]
+		if spec.Name == "" || len(spec.Name) > 128 || strings.ContainsAny(spec.Name, " \t\r\n") {
+			return nil, emoney.FieldError("name", "account name must be 1 to 128 characters without spaces")
+		}
+		if !spec.Kind.Valid() {
+			return nil, emoney.FieldError("kind", "unknown account kind %q", spec.Kind)
+		}
+		if spec.Kind == emoney.AccountWallet {
+			spec.Flags |= emoney.FlagNoOverdraft
+		}
+	}
+	var out []emoney.Account
+	err := l.store.Update(ctx, func(tx emoney.Tx) error {
+		out = make([]emoney.Account, len(specs))
+		var events []emoney.OutboxEvent
+		for i, spec := range specs {
+			a, err := tx.AccountByName(ctx, spec.Name)
+			switch {
+			case err == nil:
+				if a.Kind != spec.Kind || a.Flags != spec.Flags {
+					return emoney.Errorf(emoney.EConflict, "account %q exists with another kind or flags", spec.Name)
+				}
+				out[i] = a
+				continue
+			case emoney.ErrorCode(err) != emoney.ENotFound:
+				return err
+			}
+			a = emoney.Account{ID: l.cfg.IDs.NewID(), Name: spec.Name, Kind: spec.Kind, Flags: spec.Flags,
+				CreatedAt: l.cfg.Now().UTC().Truncate(time.Microsecond)}
+			if err := tx.CreateAccount(ctx, a); err != nil {
+				return err
+			}
+			out[i] = a
+			payload, err := json.Marshal(map[string]any{"account": a.ID, "name": a.Name, "kind": a.Kind})
+			if err != nil {
+				return err
+			}
+			events = append(events, emoney.OutboxEvent{Topic: TopicAccountOpened, Key: a.Name, Payload: payload, CreatedAt: a.CreatedAt})
+		}
+		return tx.AppendOutbox(ctx, events)
+	})
+	return out, err
+}
+
+// TopicAccountOpened is the outbox topic of a newly opened account.
+const TopicAccountOpened = "ledger.account_opened"
+
+// Account returns the account with the given id (not_found if none).
+func (l *Ledger) Account(ctx context.Context, id emoney.ID) (a emoney.Account, err error) {
+	err = l.store.View(ctx, func(tx emoney.ReadTx) error {
+		a, err = tx.Account(ctx, id)
+		return err
+	})
+	return a, err
+}
+
+// AccountByName returns the account with the given name (not_found if none).
+func (l *Ledger) AccountByName(ctx context.Context, name string) (a emoney.Account, err error) {
+	err = l.store.View(ctx, func(tx emoney.ReadTx) error {
+		a, err = tx.AccountByName(ctx, name)
+		return err
+	})
+	return a, err
+}
+
+// Balance returns an account's balance in one currency; an account that never held that
+// currency has a zero balance. Errors: not_found (no such account), internal.
+func (l *Ledger) Balance(ctx context.Context, account emoney.ID, cur emoney.Currency) (emoney.Balance, error) {
+	bal := emoney.Balance{Account: account, Currency: cur}
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		bs, err := tx.Balances(ctx, account)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			if b.Currency == cur {
+				bal = b
+				return nil
+			}
+		}
+		_, err = tx.Account(ctx, account)
+		return err
+	})
+	return bal, err
+}
+
+// GetTransfer returns one transfer record (not_found if none).
+func (l *Ledger) GetTransfer(ctx context.Context, id emoney.ID) (emoney.Transfer, error) {
+	var out emoney.Transfer
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		trs, err := tx.Transfers(ctx, []emoney.ID{id})
+		if err != nil {
+			return err
+		}
+		if len(trs) == 0 {
+			return emoney.Errorf(emoney.ENotFound, "transfer %s not found", id)
+		}
+		out = trs[0]
+		return nil
+	})
+	return out, err
+}
+
+// History returns the transfer records that touched an account's balance in one currency,
+// newest first: at most limit (1 to 1000) of them, starting after the record before (zero: with
+// the newest). Pass the last record of one page as before to get the next. Errors: invalid,
+// not_found (no such account, or before is not in this history), internal.
+func (l *Ledger) History(ctx context.Context, account emoney.ID, cur emoney.Currency, before emoney.ID, limit int) ([]emoney.Transfer, error) {
+	if limit <= 0 || limit > 1000 {
+		return nil, emoney.FieldError("limit", "limit must be 1 to 1000")
+	}
+	var out []emoney.Transfer
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		if _, err := tx.Account(ctx, account); err != nil {
+			return err
+		}
+		// prev is the record before tr in this balance's chain.
+		prev := func(tr emoney.Transfer) emoney.ID {
+			if tr.From == account && tr.Currency == cur {
+				return tr.FromPrev
+			}
+			return tr.ToPrev
+		}
+		var next emoney.ID
+		if before.IsZero() {
+			b, err := tx.Balance(ctx, emoney.BalanceKey{Account: account, Currency: cur})
+			if err != nil {
+				return err
+			}
+			next = b.Last
+		} else {
+			trs, err := tx.Transfers(ctx, []emoney.ID{before})
+			if err != nil {
+				return err
+			}
+			if len(trs) == 0 || trs[0].Currency != cur || (trs[0].From != account && trs[0].To != account) {
+				return emoney.FieldError("before", "transfer %s is not in this account's history", before)
+			}
+			next = prev(trs[0])
+		}
+		for !next.IsZero() && len(out) < limit {
+			trs, err := tx.Transfers(ctx, []emoney.ID{next})
+			if err != nil {
+				return err
+			}
+			if len(trs) == 0 {
+				return fmt.Errorf("ledger: history of %s breaks at missing transfer %s", account, next)
+			}
+			out = append(out, trs[0])
+			next = prev(trs[0])
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ExpirePending voids pending transfers whose expiry has passed, at most limit of them, and
+// returns how many it voided. Each void is an ordinary request with a key derived from the
+// pending transfer, so several processes sweeping at once void each transfer once.
+func (l *Ledger) ExpirePending(ctx context.Context, limit int) (int, error) {
+	var due []emoney.Transfer
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		due, err = tx.ExpiredPending(ctx, l.cfg.Now(), limit)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range due {
+		_, err := l.Transfer(ctx, "system:expiry", "expire:"+p.ID.String(), Op{Kind: emoney.TransferVoid, PendingID: p.ID, Code: "expired"})
+		switch emoney.ErrorCode(err) {
+		case "":
+			n++
+		case emoney.EConflict: // posted or voided meanwhile
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,169 @@
+package emoney
+
+import (
+	"context"
+	"crypto/sha256"
+	"time"
+)
+
+// Store keeps emoney's state. It holds no business rules: the ledger and the other domain
+// packages decide, the store records. Implementations: sqlite (embedded default) and postgres;
+// both pass the conformance suite in storetest.
+//
+// A Store is safe for concurrent use, and must stay correct when several processes write the
+// same database: Tx.LockBalances is the point where writers serialise.
+type Store interface {
+	// Kind names the implementation: "sqlite" or "postgres".
+	Kind() string
+	// Migrate brings the schema up to date. It is idempotent.
+	Migrate(ctx context.Context) error
+	// SchemaVersion returns the number of the last applied migration (0 for an empty database).
+	SchemaVersion(ctx context.Context) (int, error)
+	// Update runs fn in one read-write transaction and commits it if fn returns nil; otherwise
+	// it rolls back and returns fn's error. fn may be called more than once when the store
+	// retries a transaction that lost a race it could not have avoided (a serialisation
+	// failure), so it must not have effects outside tx.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction that sees one consistent snapshot.
+	View(ctx context.Context, fn func(ReadTx) error) error
+	// Close waits for nothing: callers stop using the store first.
+	Close() error
+}
+
+// BalanceKey names one account's balance in one currency.
+type BalanceKey struct {
+	Account  ID
+	Currency Currency
+}
+
+// IdempotencyKey is a client's idempotency key, scoped to the principal that sent it.
+type IdempotencyKey struct {
+	Principal string
+	Key       string
+}
+
+// Hash is how stores index a key: 16 bytes of SHA-256 over the principal and the key. It keeps
+// the index small and fixed-size whatever clients send as keys.
+func (k IdempotencyKey) Hash() [16]byte {
+	h := sha256.New()
+	h.Write([]byte(k.Principal))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Key))
+	var out [16]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// IdempotencyRecord remembers the first request made with a key: a hash of the request, to
+// tell a retry from a reuse, and its result, opaque to the store.
+type IdempotencyRecord struct {
+	IdempotencyKey
+	RequestHash []byte
+	Result      []byte
+	CreatedAt   time.Time
+}
+
+// OutboxEvent is a committed domain event waiting to be published. It is written in the same
+// transaction as the change it describes, so no event is lost and none describes a change
+// that did not commit.
+type OutboxEvent struct {
+	Seq       int64  // assigned by the store; increasing, and for any one Key in commit order
+	Topic     string // e.g. "ledger.committed"
+	Key       string // ordering key: events with one key are delivered in Seq order
+	Payload   []byte // JSON
+	CreatedAt time.Time
+}
+
+// AuditEntry is one link of the hash-chained audit log. Seq, PrevHash and Hash are set by the
+// audit package; the store only records them.
+type AuditEntry struct {
+	Seq      int64
+	At       time.Time
+	Actor    string // who: "staff:…", "system:…", "cli"
+	Action   string // what: "account.create", "killswitch.pull", ...
+	Object   string // on what: an id or name
+	Detail   []byte // JSON
+	PrevHash []byte
+	Hash     []byte
+}
+
+// AuditHead is the last entry's sequence number and hash (0 and nil for an empty log).
+type AuditHead struct {
+	Seq  int64
+	Hash []byte
+}
+
+// ReadTx reads within a transaction. Lists of ids may hold unknown ids: they are left out of
+// the result, not reported as errors.
+type ReadTx interface {
+	// Account returns the account with the given id, or not_found.
+	Account(ctx context.Context, id ID) (Account, error)
+	// AccountByName returns the account with the given name, or not_found.
+	AccountByName(ctx context.Context, name string) (Account, error)
+	// Accounts returns the accounts with the given ids.
+	Accounts(ctx context.Context, ids []ID) ([]Account, error)
+	// Balance returns one balance of an account, zero (with no Last) if it has none in that
+	// currency. It does not check that the account exists.
+	Balance(ctx context.Context, key BalanceKey) (Balance, error)
+	// Balances returns every balance of one account, ordered by currency.
+	Balances(ctx context.Context, account ID) ([]Balance, error)
+	// Transfers returns the transfers with the given ids.
+	Transfers(ctx context.Context, ids []ID) ([]Transfer, error)
+	// Resolutions returns the post or void records of the given pending transfers.
+	Resolutions(ctx context.Context, pending []ID) ([]Transfer, error)
+	// Reversals returns the transfers that reverse any of the given transfers.
+	Reversals(ctx context.Context, of []ID) ([]Transfer, error)
+	// ExpiredPending returns up to limit pending transfers whose expiry is at or before t and
+	// that have been neither posted nor voided, oldest expiry first.
+	ExpiredPending(ctx context.Context, t time.Time, limit int) ([]Transfer, error)
+	// ScanAccounts, ScanBalances and ScanTransfers call fn for every record, in id order.
+	// An error from fn stops the scan and is returned.
+	ScanAccounts(ctx context.Context, fn func(Account) error) error
+	ScanBalances(ctx context.Context, fn func(Balance) error) error
+	ScanTransfers(ctx context.Context, fn func(Transfer) error) error
+	// Idempotency returns the records for the given keys.
+	Idempotency(ctx context.Context, keys []IdempotencyKey) ([]IdempotencyRecord, error)
+	// Outbox returns up to limit events with Seq greater than after, in Seq order.
+	Outbox(ctx context.Context, after int64, limit int) ([]OutboxEvent, error)
+	// ScanAudit calls fn for every audit entry in Seq order.
+	ScanAudit(ctx context.Context, fn func(AuditEntry) error) error
+	// AuditHead returns the recorded head of the audit log.
+	AuditHead(ctx context.Context) (AuditHead, error)
+}
+
+// Tx reads and writes within one read-write transaction.
+type Tx interface {
+	ReadTx
+	// SoleWriter reports whether nobody else (no other handle, no other process) has
+	// committed to the database since this handle's previous write transaction committed.
+	// The ledger then trusts the balances it wrote last instead of reading them again. A store
+	// that cannot tell cheaply returns false.
+	SoleWriter(ctx context.Context) (bool, error)
+	// CreateAccount records a new account; conflict if its id or name is taken.
+	CreateAccount(ctx context.Context, a Account) error
+	// LockBalances returns one balance per key (in any order), locked against every other
+	// writer (in any process) until the transaction ends. A key with no balance row yet is
+	// returned as a zero balance, and no other writer can create that row meanwhile. Callers
+	// pass keys of existing accounts only: the store does not check. Keys come sorted by
+	// account then currency, so that writers locking in that order cannot deadlock.
+	LockBalances(ctx context.Context, keys []BalanceKey) ([]Balance, error)
+	// SaveBalances writes balances previously returned by LockBalances in this transaction.
+	SaveBalances(ctx context.Context, b []Balance) error
+	// InsertTransfers appends transfer records; conflict if an id is taken or a pending
+	// transfer would be resolved twice.
+	InsertTransfers(ctx context.Context, t []Transfer) error
+	// ClaimIdempotency records each request whose key is free and reports, one bool per
+	// record, whether it did. A key already taken is left as it is: by a committed
+	// transaction, or by one still running in another process, which it waits for.
+	ClaimIdempotency(ctx context.Context, r []IdempotencyRecord) ([]bool, error)
+	// ReleaseIdempotency removes keys claimed earlier in this transaction, for requests that
+	// then failed, so that a retry is judged afresh.
+	ReleaseIdempotency(ctx context.Context, keys []IdempotencyKey) error
+	// AppendOutbox records events; the store assigns Seq.
+	AppendOutbox(ctx context.Context, e []OutboxEvent) error
+	// LockAuditHead returns the head of the audit log, locked until the transaction ends so
+	// that appends from every process form one chain.
+	LockAuditHead(ctx context.Context) (AuditHead, error)
+	// AppendAudit records e, which must follow the locked head, and makes it the new head.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+}

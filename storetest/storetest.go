@@ -1,0 +1,53 @@
+// Package storetest is the conformance suite every emoney.Store runs: the store contract itself,
+// and the ledger's rules and invariants on top of it, including several handles (standing in for
+// several processes) writing one database at once. A store passes when Run passes.
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"emoney"
+)
+
+// Opener opens a new handle on one fresh, migrated database each call; every call returns a
+// store on the same database. Run calls it once per test for the main handle and again where a
+// test needs a second writer. The suite closes what it opens.
+type Opener func(t *testing.T) emoney.Store
+
+// NewDatabase makes a fresh, empty database for one test and returns an Opener for it.
+type NewDatabase func(t *testing.T) Opener
+
+// Run runs the whole suite.
+func Run(t *testing.T, newDB NewDatabase) {
+	t.Run("Store", func(t *testing.T) { runStore(t, newDB) })
+	t.Run("Ledger", func(t *testing.T) { runLedger(t, newDB) })
+}
+
+func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
+	t.Helper()
+	o := newDB(t)
+	s := o(t)
+	return s, o
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := emoney.ErrorCode(err); got != code {
+		t.Fatalf("error code %q (%v), want %q", got, err, code)
+	}
+}
