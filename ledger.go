@@ -113,11 +113,11 @@ type Transfer struct {
 	To         ID           `json:"to"`   // credited account
 	Currency   Currency     `json:"currency"`
 	Amount     int64        `json:"amount"`
-	Code       string       `json:"code"`                   // what the movement is for: "p2p", "topup", "withdrawal", ...
-	Hold       HoldKind     `json:"hold,omitempty"`         // pending transfers only
-	PendingID  ID           `json:"pending_id,omitzero"`    // post and void: the pending transfer they resolve
-	ReversalOf ID           `json:"reversal_of,omitzero"`   // a reversal: the transfer it undoes
-	ExpiresAt  time.Time    `json:"expires_at,omitzero"`    // pending transfers that may expire; zero otherwise
+	Code       string       `json:"code"`                 // what the movement is for: "p2p", "topup", "withdrawal", ...
+	Hold       HoldKind     `json:"hold,omitempty"`       // pending transfers only
+	PendingID  ID           `json:"pending_id,omitzero"`  // post and void: the pending transfer they resolve
+	ReversalOf ID           `json:"reversal_of,omitzero"` // a reversal: the transfer it undoes
+	ExpiresAt  time.Time    `json:"expires_at,omitzero"`  // pending transfers that may expire; zero otherwise
 	CreatedAt  time.Time    `json:"created_at"`
 	// FromPrev and ToPrev are the records that touched the From and To balances (in this
 	// currency) before this one: each balance's history is a chain walked back from

@@ -41,7 +41,7 @@ type Ledger struct {
 	queue    chan *item
 	accounts *accountCache
 	balances *balanceCache // nil unless one committer: see balanceCache
-	wg    sync.WaitGroup
+	wg       sync.WaitGroup
 
 	mu     sync.RWMutex
 	closed bool
