@@ -481,18 +481,46 @@ func (t *tx) Idempotency(ctx context.Context, keys []emoney.IdempotencyKey) ([]e
 	return out, wrap("idempotency", err)
 }
 
+// ClaimIdempotency needs no ON CONFLICT on SQLite: the write transaction excludes every other
+// writer, so the keys found taken are all there is, and the rest can be inserted plainly.
 func (t *tx) ClaimIdempotency(ctx context.Context, rs []emoney.IdempotencyRecord) ([]bool, error) {
+	keys := make([]emoney.IdempotencyKey, len(rs))
+	for i, r := range rs {
+		keys[i] = r.IdempotencyKey
+	}
+	taken, err := t.takenKeys(ctx, keys)
+	if err != nil {
+		return nil, wrap("claim idempotency", err)
+	}
 	claimed := make([]bool, len(rs))
-	err := each(len(rs), 256, func(lo, hi int) error {
+	free := make([]emoney.IdempotencyRecord, 0, len(rs))
+	for i, r := range rs {
+		if !taken[r.Hash()] {
+			claimed[i] = true
+			free = append(free, r)
+		}
+	}
+	err = each(len(free), 256, func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		index := make(map[[16]byte]int, hi-lo)
-		for i, r := range rs[lo:hi] {
+		for _, r := range free[lo:hi] {
 			h := r.Hash()
-			index[h] = lo + i
 			args = append(args, h[:], r.RequestHash, r.Result, micros(r.CreatedAt))
 		}
-		rows, err := t.query(ctx, `INSERT INTO idempotency (key_hash, request_hash, result, created_at) VALUES `+
-			placeholders(hi-lo, 4)+` ON CONFLICT DO NOTHING RETURNING key_hash`, args...)
+		return t.exec(ctx, `INSERT INTO idempotency (key_hash, request_hash, result, created_at) VALUES `+placeholders(hi-lo, 4), args...)
+	})
+	return claimed, wrap("claim idempotency", err)
+}
+
+// takenKeys returns the hashes of the keys that have a record.
+func (t *tx) takenKeys(ctx context.Context, keys []emoney.IdempotencyKey) (map[[16]byte]bool, error) {
+	taken := map[[16]byte]bool{}
+	err := each(len(keys), 256, func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, k := range keys[lo:hi] {
+			h := k.Hash()
+			args = append(args, h[:])
+		}
+		rows, err := t.query(ctx, `SELECT key_hash FROM idempotency WHERE key_hash IN (`+strings.TrimSuffix(strings.Repeat("?,", hi-lo), ",")+`)`, args...)
 		if err != nil {
 			return err
 		}
@@ -502,11 +530,11 @@ func (t *tx) ClaimIdempotency(ctx context.Context, rs []emoney.IdempotencyRecord
 			if err := rows.Scan(&h); err != nil {
 				return err
 			}
-			claimed[index[[16]byte(h)]] = true
+			taken[[16]byte(h)] = true
 		}
 		return rows.Err()
 	})
-	return claimed, wrap("claim idempotency", err)
+	return taken, err
 }
 
 func (t *tx) ReleaseIdempotency(ctx context.Context, keys []emoney.IdempotencyKey) error {

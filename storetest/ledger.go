@@ -573,6 +573,27 @@ func runLedger(t *testing.T, newDB NewDatabase) {
 		}
 	})
 
+	t.Run("SecondWriterSeen", func(t *testing.T) {
+		// A ledger must never act on balances another writer has changed since it last looked.
+		w := newWorld(t, newDB)
+		c := ctx(t)
+		a, b := w.funded("a", 100), w.funded("b", 0)
+		second := w.open(t)
+		t.Cleanup(func() { second.Close() })
+		l2 := ledger.New(second, ledger.Config{})
+		t.Cleanup(func() { l2.Close() })
+		_, err := l2.Transfer(c, "wallet:a", "spend-all", ledger.Op{From: a, To: b, Amount: 100, Code: "p2p"})
+		must(t, err)
+		_, err = w.l.Transfer(c, "wallet:a", "spend-again", ledger.Op{From: a, To: b, Amount: 50, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds)
+		_, err = w.l.Transfer(c, "wallet:b", "back", ledger.Op{From: b, To: a, Amount: 30, Code: "p2p"})
+		must(t, err)
+		_, err = l2.Transfer(c, "wallet:a", "spend-31", ledger.Op{From: a, To: b, Amount: 31, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds)
+		w.wantBalance(a, 30, 30)
+		w.verify()
+	})
+
 	t.Run("OutboxInSameTransaction", func(t *testing.T) {
 		w := newWorld(t, newDB)
 		c := ctx(t)
