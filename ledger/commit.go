@@ -55,15 +55,9 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	// that cannot be claimed was used before: answer with its first result, or conflict.
 	keys := make([]emoney.IdempotencyKey, len(items))
 	recs := make([]emoney.IdempotencyRecord, len(items))
-	plans := make([]plan, len(items))
 	for i, it := range items {
 		keys[i] = emoney.IdempotencyKey{Principal: it.req.Principal, Key: it.req.Key}
-		p := plan{batch: l.cfg.IDs.NewID(), ids: make([]emoney.ID, len(it.req.Ops))}
-		for j := range p.ids {
-			p.ids[j] = l.cfg.IDs.NewID()
-		}
-		plans[i] = p
-		recs[i] = emoney.IdempotencyRecord{IdempotencyKey: keys[i], RequestHash: it.hash, Result: encodeIDs(p.ids), CreatedAt: now}
+		recs[i] = emoney.IdempotencyRecord{IdempotencyKey: keys[i], RequestHash: it.hash, Result: encodeIDs(it.plan.ids), CreatedAt: now}
 	}
 	claimed, err := tx.ClaimIdempotency(ctx, recs)
 	if err != nil {
@@ -195,7 +189,7 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	)
 	b.now = now
 	for _, i := range pending {
-		it, p := items[i], plans[i]
+		it, p := items[i], items[i].plan
 		b.begin()
 		trs := make([]emoney.Transfer, 0, len(it.req.Ops))
 		var err error
@@ -252,7 +246,8 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 }
 
 // plan is what a request's records will be called, fixed before it is applied so that its
-// idempotency key can be claimed with its result.
+// idempotency key can be claimed with its result. A retried transaction reuses it: nothing of
+// the failed attempt was committed.
 type plan struct {
 	batch emoney.ID
 	ids   []emoney.ID

@@ -52,6 +52,7 @@ type item struct {
 	ctx  context.Context
 	req  Request
 	hash []byte
+	plan plan // the ids its records will have, drawn by the caller's goroutine, not the committer's
 	done chan struct{}
 
 	// set by the committer; valid once done is closed
@@ -115,6 +116,10 @@ func (l *Ledger) Submit(ctx context.Context, req Request) ([]emoney.Transfer, er
 		return nil, err
 	}
 	it := &item{ctx: ctx, req: req, hash: req.hash(), done: make(chan struct{})}
+	it.plan = plan{batch: l.cfg.IDs.NewID(), ids: make([]emoney.ID, len(req.Ops))}
+	for j := range it.plan.ids {
+		it.plan.ids[j] = l.cfg.IDs.NewID()
+	}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()

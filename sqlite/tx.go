@@ -484,41 +484,39 @@ func (t *tx) Idempotency(ctx context.Context, keys []emoney.IdempotencyKey) ([]e
 // ClaimIdempotency needs no ON CONFLICT on SQLite: the write transaction excludes every other
 // writer, so the keys found taken are all there is, and the rest can be inserted plainly.
 func (t *tx) ClaimIdempotency(ctx context.Context, rs []emoney.IdempotencyRecord) ([]bool, error) {
-	keys := make([]emoney.IdempotencyKey, len(rs))
+	hashes := make([][16]byte, len(rs))
 	for i, r := range rs {
-		keys[i] = r.IdempotencyKey
+		hashes[i] = r.Hash()
 	}
-	taken, err := t.takenKeys(ctx, keys)
+	taken, err := t.takenKeys(ctx, hashes)
 	if err != nil {
 		return nil, wrap("claim idempotency", err)
 	}
 	claimed := make([]bool, len(rs))
-	free := make([]emoney.IdempotencyRecord, 0, len(rs))
-	for i, r := range rs {
-		if !taken[r.Hash()] {
+	free := make([]int, 0, len(rs))
+	for i := range rs {
+		if !taken[hashes[i]] {
 			claimed[i] = true
-			free = append(free, r)
+			free = append(free, i)
 		}
 	}
 	err = each(len(free), 256, func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		for _, r := range free[lo:hi] {
-			h := r.Hash()
-			args = append(args, h[:], r.RequestHash, r.Result, micros(r.CreatedAt))
+		for _, i := range free[lo:hi] {
+			args = append(args, hashes[i][:], rs[i].RequestHash, rs[i].Result, micros(rs[i].CreatedAt))
 		}
 		return t.exec(ctx, `INSERT INTO idempotency (key_hash, request_hash, result, created_at) VALUES `+placeholders(hi-lo, 4), args...)
 	})
 	return claimed, wrap("claim idempotency", err)
 }
 
-// takenKeys returns the hashes of the keys that have a record.
-func (t *tx) takenKeys(ctx context.Context, keys []emoney.IdempotencyKey) (map[[16]byte]bool, error) {
+// takenKeys returns which of the given key hashes have a record.
+func (t *tx) takenKeys(ctx context.Context, hashes [][16]byte) (map[[16]byte]bool, error) {
 	taken := map[[16]byte]bool{}
-	err := each(len(keys), 256, func(lo, hi int) error {
+	err := each(len(hashes), 256, func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
-		for _, k := range keys[lo:hi] {
-			h := k.Hash()
-			args = append(args, h[:])
+		for i := lo; i < hi; i++ {
+			args = append(args, hashes[i][:])
 		}
 		rows, err := t.query(ctx, `SELECT key_hash FROM idempotency WHERE key_hash IN (`+strings.TrimSuffix(strings.Repeat("?,", hi-lo), ",")+`)`, args...)
 		if err != nil {
