@@ -31,6 +31,16 @@ func (l *Ledger) OpenAccount(ctx context.Context, spec AccountSpec) (emoney.Acco
 // OpenAccounts is OpenAccount for many accounts in one transaction: all are opened (or found)
 // or none.
 func (l *Ledger) OpenAccounts(ctx context.Context, specs []AccountSpec) ([]emoney.Account, error) {
+	as, err := l.openAccounts(ctx, specs)
+	if emoney.ErrorCode(err) == emoney.EConflict {
+		// Another process may have opened one of these names between our look-up and our
+		// insert; look again, and it is either the same account or a real conflict.
+		as, err = l.openAccounts(ctx, specs)
+	}
+	return as, err
+}
+
+func (l *Ledger) openAccounts(ctx context.Context, specs []AccountSpec) ([]emoney.Account, error) {
 	for i := range specs {
 		spec := &specs[i]
 		if spec.Name == "" || len(spec.Name) > 128 || strings.ContainsAny(spec.Name, " \t\r\n") {

@@ -101,7 +101,8 @@ func wrap(op string, err error) error {
 		return err
 	}
 	if isUnique(err) {
-		return emoney.Errorf(emoney.EConflict, "sqlite: %s: already exists: %w", op, err)
+		// The message reaches clients: it names the operation, never the table or the SQL.
+		return &emoney.Error{Code: emoney.EConflict, Message: op + ": already exists", Err: err}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }

@@ -18,6 +18,7 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to run")
 	concurrency := fs.Int("concurrency", 1024, "concurrent clients")
 	accounts := fs.Int("accounts", 10_000, "wallets to transfer between")
+	committers := fs.Int("committers", 0, "batches committing at once (default: 1 on SQLite, 2 on PostgreSQL)")
 	asJSON := fs.Bool("json", false, "end stdout with the result as one JSON line")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := parse(fs, args); err != nil {
@@ -51,7 +52,7 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	l := ledger.New(s, ledger.Config{})
+	l := ledger.New(s, ledgerConfig(s, *committers))
 	defer l.Close()
 	logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }
 	r, err := bench.Ledger(ctx, l, s.Kind(), bench.LedgerConfig{Accounts: *accounts, Concurrency: *concurrency, Duration: *duration, Log: logf})

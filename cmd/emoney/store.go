@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"emoney"
+	"emoney/ledger"
 	"emoney/sqlite"
 )
 
@@ -45,4 +46,17 @@ func openMigrated(ctx context.Context, dsn string) (emoney.Store, error) {
 		return nil, fmt.Errorf("database %s has no schema yet: run emoney migrate --db %s", dsn, dsn)
 	}
 	return s, nil
+}
+
+// ledgerConfig sets how many batches may commit at once: SQLite has one writer (and then trusts
+// the balances it wrote last instead of reading them again); PostgreSQL locks rows, so batches
+// that touch different accounts commit side by side.
+func ledgerConfig(s emoney.Store, committers int) ledger.Config {
+	if committers <= 0 {
+		committers = 1
+		if s.Kind() == "postgres" {
+			committers = 2
+		}
+	}
+	return ledger.Config{Committers: committers}
 }
