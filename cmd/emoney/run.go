@@ -7,8 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -29,8 +32,11 @@ Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postg
 (default sqlite:./emoney-data/emoney.db). Run "emoney COMMAND -h" for its flags.
 `
 
-// run is the whole program; main only calls it, and tests call it directly.
+// run is the whole program; main only calls it, and tests call it directly. SIGINT and SIGTERM
+// cancel ctx, so a command stops cleanly (a benchmark reports what it measured so far).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
