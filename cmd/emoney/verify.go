@@ -91,7 +91,11 @@ func cmdAuditVerify(ctx context.Context, e env, args []string) error {
 	if *asJSON {
 		out = e.stderr
 	}
-	fmt.Fprintf(out, "audit log: %d entries, head %d %s\n", r.Entries, r.HeadSeq, r.HeadHash)
+	if r.HeadSeq == 0 && r.Entries == 0 {
+		fmt.Fprintln(out, "audit log: empty")
+	} else {
+		fmt.Fprintf(out, "audit log: %d entries, head %d %s\n", r.Entries, r.HeadSeq, r.HeadHash)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintln(out, "PROBLEM", p)
 	}
