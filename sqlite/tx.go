@@ -489,6 +489,11 @@ func (t *tx) ClaimIdempotency(ctx context.Context, rs []emoney.IdempotencyRecord
 	for i, r := range rs {
 		hashes[i] = r.Hash()
 	}
+	// Almost always every key is new: try inserting them all with OR IGNORE, which seeks each
+	// key once. Only if some were taken, undo that and find out which.
+	if claimed, ok, err := t.claimAll(ctx, rs, hashes); err != nil || ok {
+		return claimed, wrap("claim idempotency", err)
+	}
 	taken, err := t.takenKeys(ctx, hashes)
 	if err != nil {
 		return nil, wrap("claim idempotency", err)
@@ -509,6 +514,47 @@ func (t *tx) ClaimIdempotency(ctx context.Context, rs []emoney.IdempotencyRecord
 		return t.exec(ctx, `INSERT INTO idempotency (key_hash, request_hash, result, created_at) VALUES `+placeholders(hi-lo, 4), args...)
 	})
 	return claimed, wrap("claim idempotency", err)
+}
+
+// claimAll inserts every record, ignoring keys already taken, inside a savepoint. If all were
+// inserted it reports ok; otherwise it rolls the savepoint back, leaving nothing claimed.
+func (t *tx) claimAll(ctx context.Context, rs []emoney.IdempotencyRecord, hashes [][16]byte) ([]bool, bool, error) {
+	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT claim`); err != nil {
+		return nil, false, err
+	}
+	var n int64
+	err := each(len(rs), 256, func(lo, hi int) error {
+		args := make([]any, 0, 4*(hi-lo))
+		for i := lo; i < hi; i++ {
+			args = append(args, hashes[i][:], rs[i].RequestHash, rs[i].Result, micros(rs[i].CreatedAt))
+		}
+		st, err := t.s.stmt(ctx, t.tx, `INSERT OR IGNORE INTO idempotency (key_hash, request_hash, result, created_at) VALUES `+placeholders(hi-lo, 4))
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		c, err := res.RowsAffected()
+		n += c
+		return err
+	})
+	if err == nil && n == int64(len(rs)) {
+		_, err = t.tx.ExecContext(ctx, `RELEASE claim`)
+		claimed := make([]bool, len(rs))
+		for i := range claimed {
+			claimed[i] = true
+		}
+		return claimed, err == nil, err
+	}
+	if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO claim`); rerr != nil {
+		return nil, false, errors.Join(err, rerr)
+	}
+	if _, rerr := t.tx.ExecContext(ctx, `RELEASE claim`); rerr != nil {
+		return nil, false, errors.Join(err, rerr)
+	}
+	return nil, false, err
 }
 
 // takenKeys returns which of the given key hashes have a record.
