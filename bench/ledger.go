@@ -13,7 +13,7 @@ import (
 // LedgerConfig sets up the ledger benchmark.
 type LedgerConfig struct {
 	Accounts    int           // wallets to spread transfers over (default 10,000)
-	Concurrency int           // closed-loop clients (default 1024)
+	Concurrency int           // closed-loop clients (default 2048)
 	Duration    time.Duration // default 10s
 	Seed        uint64        // picks accounts and amounts
 	Log         func(format string, args ...any)
@@ -27,7 +27,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, storeKind string, cfg LedgerC
 		cfg.Accounts = 10_000
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 1024
+		cfg.Concurrency = 2048
 	}
 	if cfg.Duration <= 0 {
 		cfg.Duration = 10 * time.Second

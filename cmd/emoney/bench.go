@@ -16,7 +16,7 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 	fs := e.flags("bench ledger")
 	db := fs.String("db", "", "database (default: a fresh SQLite file in a temporary folder, removed afterwards)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to run")
-	concurrency := fs.Int("concurrency", 1024, "concurrent clients")
+	concurrency := fs.Int("concurrency", 2048, "concurrent clients (requests in flight)")
 	accounts := fs.Int("accounts", 10_000, "wallets to transfer between")
 	committers := fs.Int("committers", 0, "batches committing at once (default: 1 on SQLite, 2 on PostgreSQL)")
 	asJSON := fs.Bool("json", false, "end stdout with the result as one JSON line")
