@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/internal/row"
 )
 
 // tx implements emoney.Tx over one database/sql transaction. Writes and the reads of a write
@@ -337,32 +338,11 @@ func (t *tx) SaveBalances(ctx context.Context, bs []emoney.Balance) error {
 const transferCols = `id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold, pending_id, reversal_of, expires_at, created_at, from_prev, to_prev`
 
 func scanTransfer(r scanner) (emoney.Transfer, error) {
-	var tr emoney.Transfer
-	var id, batch, from, to, pending, rev, fromPrev, toPrev []byte
-	var kind, cur string
-	var hold sql.NullString
-	var exp sql.NullInt64
-	var created int64
-	if err := r.Scan(&id, &batch, &kind, &from, &to, &cur, &tr.Amount, &tr.Code, &hold, &pending, &rev, &exp, &created, &fromPrev, &toPrev); err != nil {
-		return tr, err
+	var raw row.Transfer
+	if err := r.Scan(raw.Dest()...); err != nil {
+		return emoney.Transfer{}, err
 	}
-	var errs [8]error
-	tr.FromPrev, errs[6] = emoney.IDFromBytes(fromPrev)
-	tr.ToPrev, errs[7] = emoney.IDFromBytes(toPrev)
-	tr.ID, errs[0] = emoney.IDFromBytes(id)
-	tr.Batch, errs[1] = emoney.IDFromBytes(batch)
-	tr.From, errs[2] = emoney.IDFromBytes(from)
-	tr.To, errs[3] = emoney.IDFromBytes(to)
-	tr.PendingID, errs[4] = emoney.IDFromBytes(pending)
-	tr.ReversalOf, errs[5] = emoney.IDFromBytes(rev)
-	tr.Kind = emoney.TransferKind(kind)
-	tr.Currency = emoney.Currency(cur)
-	tr.Hold = emoney.HoldKind(hold.String)
-	if exp.Valid {
-		tr.ExpiresAt = fromMicros(exp.Int64)
-	}
-	tr.CreatedAt = fromMicros(created)
-	return tr, errors.Join(errs[:]...)
+	return raw.Decode()
 }
 
 func (t *tx) transfers(ctx context.Context, op, q string, args ...any) ([]emoney.Transfer, error) {

@@ -1,0 +1,57 @@
+// Package row decodes what both stores read from the same columns, so the two cannot drift
+// apart in how a row becomes a domain value.
+package row
+
+import (
+	"errors"
+	"time"
+
+	"emoney"
+)
+
+// Transfer is a row of the transfers table as both stores select it (their transferCols, in
+// this order): ids as bytes, times as Unix microseconds, NULLs as nil pointers.
+type Transfer struct {
+	ID, Batch             []byte
+	Kind                  string
+	From, To              []byte
+	Currency              string
+	Amount                int64
+	Code                  string
+	Hold                  *string
+	PendingID, ReversalOf []byte
+	ExpiresAt             *int64
+	CreatedAt             int64
+	FromPrev, ToPrev      []byte
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *Transfer) Dest() []any {
+	return []any{&r.ID, &r.Batch, &r.Kind, &r.From, &r.To, &r.Currency, &r.Amount, &r.Code, &r.Hold,
+		&r.PendingID, &r.ReversalOf, &r.ExpiresAt, &r.CreatedAt, &r.FromPrev, &r.ToPrev}
+}
+
+// Decode returns the transfer the row holds; an error if an id is malformed.
+func (r *Transfer) Decode() (emoney.Transfer, error) {
+	tr := emoney.Transfer{Kind: emoney.TransferKind(r.Kind), Currency: emoney.Currency(r.Currency), Amount: r.Amount,
+		Code: r.Code, CreatedAt: Time(r.CreatedAt)}
+	if r.Hold != nil {
+		tr.Hold = emoney.HoldKind(*r.Hold)
+	}
+	if r.ExpiresAt != nil {
+		tr.ExpiresAt = Time(*r.ExpiresAt)
+	}
+	var errs [8]error
+	tr.ID, errs[0] = emoney.IDFromBytes(r.ID)
+	tr.Batch, errs[1] = emoney.IDFromBytes(r.Batch)
+	tr.From, errs[2] = emoney.IDFromBytes(r.From)
+	tr.To, errs[3] = emoney.IDFromBytes(r.To)
+	tr.PendingID, errs[4] = emoney.IDFromBytes(r.PendingID)
+	tr.ReversalOf, errs[5] = emoney.IDFromBytes(r.ReversalOf)
+	tr.FromPrev, errs[6] = emoney.IDFromBytes(r.FromPrev)
+	tr.ToPrev, errs[7] = emoney.IDFromBytes(r.ToPrev)
+	return tr, errors.Join(errs[:]...)
+}
+
+// Time converts stored Unix microseconds to a UTC time.
+func Time(micros int64) time.Time { return time.UnixMicro(micros).UTC() }
