@@ -130,17 +130,11 @@ func (t *tx) CreateAccount(ctx context.Context, a emoney.Account) error {
 const balanceCols = `account_id, currency, balance, debits_pending, credits_pending, last_transfer`
 
 func scanBalance(r pgx.Row) (emoney.Balance, error) {
-	var b emoney.Balance
-	var id, last []byte
-	var cur string
-	if err := r.Scan(&id, &cur, &b.Balance, &b.DebitsPending, &b.CreditsPending, &last); err != nil {
-		return b, err
+	var raw row.Balance
+	if err := r.Scan(raw.Dest()...); err != nil {
+		return emoney.Balance{}, err
 	}
-	var err1, err2 error
-	b.Account, err1 = emoney.IDFromBytes(id)
-	b.Last, err2 = emoney.IDFromBytes(last)
-	b.Currency = emoney.Currency(cur)
-	return b, errors.Join(err1, err2)
+	return raw.Decode()
 }
 
 func (t *tx) Balances(ctx context.Context, account emoney.ID) ([]emoney.Balance, error) {

@@ -55,3 +55,26 @@ func (r *Transfer) Decode() (emoney.Transfer, error) {
 
 // Time converts stored Unix microseconds to a UTC time.
 func Time(micros int64) time.Time { return time.UnixMicro(micros).UTC() }
+
+// Balance is a row of the balances table as both stores select it (their balanceCols, in this
+// order).
+type Balance struct {
+	Account                                []byte
+	Currency                               string
+	Balance, DebitsPending, CreditsPending int64
+	Last                                   []byte
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *Balance) Dest() []any {
+	return []any{&r.Account, &r.Currency, &r.Balance, &r.DebitsPending, &r.CreditsPending, &r.Last}
+}
+
+// Decode returns the balance the row holds; an error if an id is malformed.
+func (r *Balance) Decode() (emoney.Balance, error) {
+	b := emoney.Balance{Currency: emoney.Currency(r.Currency), Balance: r.Balance, DebitsPending: r.DebitsPending, CreditsPending: r.CreditsPending}
+	var err1, err2 error
+	b.Account, err1 = emoney.IDFromBytes(r.Account)
+	b.Last, err2 = emoney.IDFromBytes(r.Last)
+	return b, errors.Join(err1, err2)
+}
