@@ -134,11 +134,13 @@ type ReadTx interface {
 // Tx reads and writes within one read-write transaction.
 type Tx interface {
 	ReadTx
-	// SoleWriter reports whether nobody else (no other handle, no other process) has
-	// committed to the database since this handle's previous write transaction committed.
-	// The ledger then trusts the balances it wrote last instead of reading them again. A store
-	// that cannot tell cheaply returns false.
-	SoleWriter(ctx context.Context) (bool, error)
+	// WriteVersion returns a number that is the same at the start of two write transactions
+	// only if nothing at all was committed to the database between them: not through this
+	// handle, not through another, not by another process. Every commit through this handle
+	// adds exactly one. A ledger that committed the batch before this one, and finds the
+	// version it saw then plus one, knows the balances it wrote are still the truth. A store
+	// that cannot tell cheaply returns ok false.
+	WriteVersion(ctx context.Context) (version int64, ok bool, err error)
 	// CreateAccount records a new account; conflict if its id or name is taken.
 	CreateAccount(ctx context.Context, a Account) error
 	// LockBalances returns one balance per key (in any order), locked against every other

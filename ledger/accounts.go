@@ -52,25 +52,27 @@ func (c *accountCache) load(ctx context.Context, tx emoney.ReadTx, ids []emoney.
 	return nil
 }
 
-// balanceCache keeps the balances the ledger's one committer wrote in its last committed batch,
-// so that the next batch need not read them again, as long as the store says nobody else has
-// written since (Tx.SoleWriter). With several committers in one process the batches could
-// interleave with the cache's updates, so it is used only with one.
+// balanceCache keeps the balances the ledger's one committer left behind in its last committed
+// batch, so that the next batch need not read them again, as long as the store's write version
+// shows that nothing but that batch was committed since (Tx.WriteVersion). With several
+// committers in one process the batches could interleave with the cache's updates, so it is
+// used only with one.
 type balanceCache struct {
-	max    int
-	m      map[emoney.BalanceKey]emoney.Balance
-	staged map[emoney.BalanceKey]*emoney.Balance
+	max     int
+	m       map[emoney.BalanceKey]emoney.Balance
+	version int64 // the write version at which m is the truth
+	valid   bool
 }
 
 func newBalanceCache(max int) *balanceCache {
 	return &balanceCache{max: max, m: make(map[emoney.BalanceKey]emoney.Balance)}
 }
 
-// take copies into into the cached balances of keys, if sole, and returns the keys still to
-// read. If not sole, it forgets everything.
-func (c *balanceCache) take(sole bool, keys []emoney.BalanceKey, into map[emoney.BalanceKey]*emoney.Balance) []emoney.BalanceKey {
-	if !sole {
-		clear(c.m)
+// take copies into into the cached balances of keys, if the store is at the version the cache
+// expects, and returns the keys still to read. Otherwise it forgets everything.
+func (c *balanceCache) take(version int64, ok bool, keys []emoney.BalanceKey, into map[emoney.BalanceKey]*emoney.Balance) []emoney.BalanceKey {
+	if !ok || !c.valid || version != c.version {
+		c.forget()
 		return keys
 	}
 	missing := keys[:0:0]
@@ -84,21 +86,19 @@ func (c *balanceCache) take(sole bool, keys []emoney.BalanceKey, into map[emoney
 	return missing
 }
 
-// stage remembers the balances a batch leaves behind, to be kept if it commits.
-func (c *balanceCache) stage(bs map[emoney.BalanceKey]*emoney.Balance) { c.staged = bs }
-
-// settle keeps the staged balances if the batch committed, and forgets everything if not.
-func (c *balanceCache) settle(committed bool) {
-	staged := c.staged
-	c.staged = nil
-	if !committed {
-		clear(c.m)
-		return
-	}
-	if len(c.m)+len(staged) > c.max {
+// keep remembers balances a committed batch left behind, true at the given write version.
+func (c *balanceCache) keep(bs map[emoney.BalanceKey]*emoney.Balance, version int64) {
+	if len(c.m)+len(bs) > c.max {
 		clear(c.m)
 	}
-	for k, b := range staged {
+	for k, b := range bs {
 		c.m[k] = *b
 	}
+	c.version, c.valid = version, true
+}
+
+// forget drops everything: after a failed batch, or when someone else wrote.
+func (c *balanceCache) forget() {
+	clear(c.m)
+	c.valid = false
 }

@@ -45,10 +45,22 @@ type savedReversed struct {
 	old int64
 }
 
+// applied is what one attempt at a batch transaction produced.
+type applied struct {
+	out []outcome
+	// balances every balance the batch locked, as it left them, and version the store's
+	// write version when the batch began (versionOK false if unknown): the balance cache's
+	// input, used only once the transaction has committed.
+	balances  map[emoney.BalanceKey]*emoney.Balance
+	version   int64
+	versionOK bool
+}
+
 // apply runs inside the batch transaction. It may run more than once (the store retries lost
-// races), so everything it builds is local.
-func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outcome, error) {
+// races), so everything it builds is local and returned, never kept.
+func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) (applied, error) {
 	out := make([]outcome, len(items))
+	res := applied{out: out}
 	now := l.cfg.Now().UTC().Truncate(time.Microsecond)
 
 	// 1. Idempotency: claim every key, with the ids this request's records will have. A key
@@ -61,7 +73,7 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	}
 	claimed, err := tx.ClaimIdempotency(ctx, recs)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	pending := make([]int, 0, len(items)) // indexes of the requests to apply
 	var taken []emoney.IdempotencyKey
@@ -74,11 +86,11 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	}
 	if len(taken) > 0 {
 		if err := l.replay(ctx, tx, items, keys, taken, out); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	if len(pending) == 0 {
-		return out, nil
+		return res, nil
 	}
 
 	// 2. Load the transfers that ops refer to, then lock every balance the batch touches.
@@ -104,7 +116,7 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	if len(refIDs) > 0 {
 		refs, err := tx.Transfers(ctx, refIDs)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		for _, t := range refs {
 			b.refs[t.ID] = t
@@ -131,7 +143,7 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 		}
 	}
 	if err := l.accounts.load(ctx, tx, acctIDs, b.accounts); err != nil {
-		return nil, err
+		return res, err
 	}
 	lockKeys := make([]emoney.BalanceKey, 0, len(need))
 	for k := range need {
@@ -142,38 +154,40 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	sort.Slice(lockKeys, func(i, j int) bool { return keyLess(lockKeys[i], lockKeys[j]) })
 	toLock := lockKeys
 	if l.balances != nil {
-		// With nobody else writing since our last commit, the balances we wrote then are
-		// still the truth: read only the others.
-		sole, err := tx.SoleWriter(ctx)
+		// If nothing was committed since our last batch but that batch itself, the balances
+		// it wrote are still the truth: read only the others.
+		var err error
+		res.version, res.versionOK, err = tx.WriteVersion(ctx)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
-		toLock = l.balances.take(sole, lockKeys, b.balances)
+		toLock = l.balances.take(res.version, res.versionOK, lockKeys, b.balances)
 	}
 	locked, err := tx.LockBalances(ctx, toLock)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	for i := range locked {
 		bal := &locked[i]
 		b.balances[emoney.BalanceKey{Account: bal.Account, Currency: bal.Currency}] = bal
 	}
 	if len(b.balances) != len(lockKeys) {
-		return nil, fmt.Errorf("ledger: store locked %d balances of %d", len(b.balances), len(lockKeys))
+		return res, fmt.Errorf("ledger: store locked %d balances of %d", len(b.balances), len(lockKeys))
 	}
+	res.balances = b.balances // what they will be once the transaction commits
 
 	// 3. Under the locks, what has happened to the referenced transfers is settled: read it.
 	if len(refIDs) > 0 {
-		res, err := tx.Resolutions(ctx, refIDs)
+		resolutions, err := tx.Resolutions(ctx, refIDs)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
-		for _, r := range res {
+		for _, r := range resolutions {
 			b.resolved[r.PendingID] = r.Kind
 		}
 		revs, err := tx.Reversals(ctx, refIDs)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		for _, r := range revs {
 			b.reversed[r.ReversalOf] += r.Amount
@@ -216,16 +230,16 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 	}
 	if len(released) > 0 {
 		if err := tx.ReleaseIdempotency(ctx, released); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	if len(inserts) == 0 {
-		return out, nil
+		return res, nil
 	}
 
 	// 5. Write it all: history, balances, events.
 	if err := tx.InsertTransfers(ctx, inserts); err != nil {
-		return nil, err
+		return res, err
 	}
 	save := make([]emoney.Balance, 0, len(b.dirty))
 	for _, k := range lockKeys {
@@ -234,15 +248,12 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) ([]outc
 		}
 	}
 	if err := tx.SaveBalances(ctx, save); err != nil {
-		return nil, err
+		return res, err
 	}
 	if err := tx.AppendOutbox(ctx, events); err != nil {
-		return nil, err
+		return res, err
 	}
-	if l.balances != nil {
-		l.balances.stage(b.balances)
-	}
-	return out, nil
+	return res, nil
 }
 
 // plan is what a request's records will be called, fixed before it is applied so that its

@@ -222,15 +222,21 @@ func (l *Ledger) commit(batch []*item) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.BatchTimeout)
 	defer cancel()
-	var out []outcome
+	var res applied
 	err := l.store.Update(ctx, func(tx emoney.Tx) error {
 		var err error
-		out, err = l.apply(ctx, tx, live)
+		res, err = l.apply(ctx, tx, live)
 		return err
 	})
 	if l.balances != nil {
-		l.balances.settle(err == nil)
+		switch {
+		case err != nil:
+			l.balances.forget()
+		case res.versionOK:
+			l.balances.keep(res.balances, res.version+1) // +1: our own commit
+		}
 	}
+	out := res.out
 	if err != nil && len(live) > 1 {
 		for _, it := range live {
 			l.commit([]*item{it})

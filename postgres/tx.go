@@ -47,8 +47,8 @@ func idBytes(ids []emoney.ID) [][]byte {
 	return out
 }
 
-// SoleWriter returns false: PostgreSQL cannot tell cheaply whether another session committed.
-func (t *tx) SoleWriter(ctx context.Context) (bool, error) { return false, nil }
+// WriteVersion is not known: PostgreSQL cannot tell cheaply whether another session committed.
+func (t *tx) WriteVersion(ctx context.Context) (int64, bool, error) { return 0, false, nil }
 
 // ---- accounts and balances
 

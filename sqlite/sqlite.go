@@ -36,8 +36,9 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	writeMu     sync.Mutex // one write transaction at a time in this process
-	dataVersion int64      // the writer's PRAGMA data_version after its last commit; under writeMu
+	writeMu      sync.Mutex // one write transaction at a time in this process
+	dataVersion  int64      // the writer's PRAGMA data_version at its last look; under writeMu
+	writeVersion int64      // see tx.WriteVersion; under writeMu
 
 	stop, stopped chan struct{} // the checkpointer's
 
@@ -63,7 +64,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	// One writing connection, kept open: SQLite has one writer anyway, and SoleWriter's
+	// One writing connection, kept open: SQLite has one writer anyway, and WriteVersion's
 	// data_version is a property of the connection.
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
@@ -211,11 +212,13 @@ func (s *Store) update(ctx context.Context, fn func(emoney.Tx) error) error {
 	t := &tx{s: s, tx: sqltx, write: true}
 	if err := fn(t); err != nil {
 		sqltx.Rollback()
-		s.dataVersion = 0
+		s.writeVersion += 2 // whatever happened, no ledger may trust what it cached
 		return err
 	}
-	if err := sqltx.Commit(); err != nil {
-		s.dataVersion = 0
+	err = sqltx.Commit()
+	s.writeVersion++ // one commit through this handle; a failed one moves it too
+	if err != nil {
+		s.writeVersion++
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil

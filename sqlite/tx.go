@@ -108,26 +108,29 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
-// SoleWriter compares PRAGMA data_version, which changes when another connection commits,
-// with its value at this handle's previous write transaction.
-func (t *tx) SoleWriter(ctx context.Context) (bool, error) {
+// WriteVersion is this handle's count of commits, moved on by one more whenever PRAGMA
+// data_version (which changes when another connection commits) differs from the last look.
+// Called under the write lock, so nobody can commit between the look and the answer.
+func (t *tx) WriteVersion(ctx context.Context) (int64, bool, error) {
 	rows, err := t.query(ctx, `PRAGMA data_version`)
 	if err != nil {
-		return false, wrap("data version", err)
+		return 0, false, wrap("data version", err)
 	}
 	defer rows.Close()
-	var v int64
+	var dv int64
 	if rows.Next() {
-		if err := rows.Scan(&v); err != nil {
-			return false, wrap("data version", err)
+		if err := rows.Scan(&dv); err != nil {
+			return 0, false, wrap("data version", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return false, wrap("data version", err)
+		return 0, false, wrap("data version", err)
 	}
-	sole := v != 0 && v == t.s.dataVersion
-	t.s.dataVersion = v
-	return sole, nil
+	if dv != t.s.dataVersion || dv == 0 {
+		t.s.dataVersion = dv
+		t.s.writeVersion++
+	}
+	return t.s.writeVersion, true, nil
 }
 
 // ---- accounts and balances

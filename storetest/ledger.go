@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,31 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// retryOnce is a store that, once armed, runs the next Update's fn in a transaction it rolls
+// back, calls between, and then runs fn again for real: what a store may do on a lost race.
+type retryOnce struct {
+	emoney.Store
+	armed   atomic.Bool
+	between func()
+}
+
+func (r *retryOnce) Update(ctx context.Context, fn func(emoney.Tx) error) error {
+	if r.armed.CompareAndSwap(true, false) {
+		errRetry := errors.New("retry")
+		err := r.Store.Update(ctx, func(tx emoney.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return errRetry
+		})
+		if !errors.Is(err, errRetry) {
+			return err
+		}
+		r.between()
+	}
+	return r.Store.Update(ctx, fn)
 }
 
 type world struct {
@@ -591,6 +617,53 @@ func runLedger(t *testing.T, newDB NewDatabase) {
 		_, err = l2.Transfer(c, "wallet:a", "spend-31", ledger.Op{From: a, To: b, Amount: 31, Code: "p2p"})
 		wantCode(t, err, emoney.EInsufficientFunds)
 		w.wantBalance(a, 30, 30)
+		w.verify()
+	})
+
+	t.Run("TwoLedgersOneHandle", func(t *testing.T) {
+		// Ledgers sharing one store handle must see each other's writes too.
+		w := newWorld(t, newDB)
+		c := ctx(t)
+		a, b := w.funded("a", 100), w.funded("b", 0)
+		l2 := ledger.New(w.store, ledger.Config{})
+		t.Cleanup(func() { l2.Close() })
+		_, err := l2.Transfer(c, "wallet:a", "spend-all", ledger.Op{From: a, To: b, Amount: 100, Code: "p2p"})
+		must(t, err)
+		_, err = w.l.Transfer(c, "wallet:a", "spend-again", ledger.Op{From: a, To: b, Amount: 100, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds)
+		// And balances written straight through the handle (an operator's repair, say).
+		must(t, w.store.Update(c, func(tx emoney.Tx) error {
+			bs, err := tx.LockBalances(c, []emoney.BalanceKey{{Account: b, Currency: emoney.JPY}})
+			must(t, err)
+			bs[0].Balance -= 60
+			return tx.SaveBalances(c, bs)
+		}))
+		_, err = w.l.Transfer(c, "wallet:b", "spend-b", ledger.Op{From: b, To: a, Amount: 41, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds)
+	})
+
+	t.Run("RetriedTransactionLeavesNoTrace", func(t *testing.T) {
+		// Store.Update may run fn again; nothing of the attempt that was rolled back may
+		// survive, not even in a ledger's memory.
+		w := newWorld(t, newDB)
+		c := ctx(t)
+		a, cc := w.funded("a", 100), w.funded("c", 0)
+		b := w.funded("b", 0)
+		second := w.open(t)
+		t.Cleanup(func() { second.Close() })
+		l2 := ledger.New(second, ledger.Config{})
+		t.Cleanup(func() { l2.Close() })
+		rs := &retryOnce{Store: w.store, between: func() {
+			_, err := l2.Transfer(c, "wallet:a", "meanwhile", ledger.Op{From: a, To: b, Amount: 100, Code: "p2p"})
+			must(t, err)
+		}}
+		lr := ledger.New(rs, ledger.Config{})
+		t.Cleanup(func() { lr.Close() })
+		rs.armed.Store(true)
+		_, err := lr.Transfer(c, "wallet:a", "r", ledger.Op{From: a, To: cc, Amount: 100, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds) // the second attempt saw the money gone
+		_, err = lr.Transfer(c, "wallet:c", "phantom", ledger.Op{From: cc, To: a, Amount: 100, Code: "p2p"})
+		wantCode(t, err, emoney.EInsufficientFunds) // c never received the first attempt's 100
 		w.verify()
 	})
 
