@@ -35,8 +35,9 @@ type Error struct {
 	Err     error  // the cause, for logs only
 }
 
-// Errorf returns an *Error with the given code. A %w verb in format wraps its operand as the cause;
-// the message keeps only the formatted text.
+// Errorf returns an *Error with the given code and the formatted text as its message; a %w
+// verb also keeps its operand as the cause. Mind that the cause's text is then in the message:
+// for internal errors, ErrorMessage shows clients a generic text instead.
 func Errorf(code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
@@ -71,11 +72,14 @@ func ErrorCode(err error) string {
 	return EInternal
 }
 
-// ErrorMessage returns the message of the first *Error in err's chain, or a generic text for
-// internal errors, so that no SQL, path or stack reaches a client.
+// ErrorMessage returns the message of the first *Error in err's chain, "" for nil, and a generic
+// text for internal errors, so that no SQL, path or stack reaches a client.
 func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != EInternal {
 		return e.Message
 	}
 	return "internal error"

@@ -17,8 +17,8 @@ import (
 // Append adds an entry to the audit log inside tx, after the head it locks, so that appends from
 // every process form one chain. It fills e's Seq, PrevHash and Hash and returns it.
 func Append(ctx context.Context, tx emoney.Tx, e emoney.AuditEntry) (emoney.AuditEntry, error) {
-	if e.Actor == "" || e.Action == "" {
-		return e, emoney.Errorf(emoney.EInvalid, "audit entry needs an actor and an action")
+	if e.Actor == "" || e.Action == "" || e.At.IsZero() {
+		return e, emoney.Errorf(emoney.EInvalid, "audit entry needs a time, an actor and an action")
 	}
 	if len(e.Detail) == 0 {
 		e.Detail = []byte("{}")

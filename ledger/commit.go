@@ -289,9 +289,16 @@ func (l *Ledger) replay(ctx context.Context, tx emoney.Tx, items []*item, keys, 
 	for _, t := range trs {
 		byID[t.ID] = t
 	}
+	isTaken := make(map[emoney.IdempotencyKey]bool, len(taken))
+	for _, k := range taken {
+		isTaken[k] = true
+	}
 	for i, it := range items {
 		r, ok := byKey[keys[i]]
 		if !ok {
+			if isTaken[keys[i]] {
+				return fmt.Errorf("ledger: idempotency key %s/%s could not be claimed but has no record", keys[i].Principal, keys[i].Key)
+			}
 			continue
 		}
 		if !bytes.Equal(r.RequestHash, it.hash) {

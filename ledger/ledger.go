@@ -20,7 +20,7 @@ import (
 
 // Config tunes a Ledger. Zero values pick the defaults.
 type Config struct {
-	// MaxBatchOps bounds the transfers committed in one transaction (default 2048).
+	// MaxBatchOps bounds the transfers committed in one transaction (default 16,384).
 	MaxBatchOps int
 	// Committers is how many transactions may be in flight at once (default 1; SQLite has one
 	// writer anyway, PostgreSQL can use a few).
@@ -238,7 +238,16 @@ func (l *Ledger) commit(batch []*item) {
 	}
 	out := res.out
 	if err != nil && len(live) > 1 {
+		// One request may have broken the batch (a value one store refuses): find it by
+		// committing each alone. If the database itself is down, stop trying after one batch
+		// timeout rather than wait that long for every request.
+		deadline := time.Now().Add(l.cfg.BatchTimeout)
 		for _, it := range live {
+			if time.Now().After(deadline) {
+				it.err = internal(err)
+				close(it.done)
+				continue
+			}
 			l.commit([]*item{it})
 		}
 		return
@@ -260,5 +269,5 @@ func internal(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return emoney.Errorf(emoney.EInternal, "ledger: commit failed: %w", err)
+	return &emoney.Error{Code: emoney.EInternal, Message: "ledger: commit failed", Err: err}
 }

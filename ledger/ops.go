@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"emoney"
 )
@@ -45,8 +47,8 @@ const MaxOps = 64
 
 // validate checks everything that can be checked without the database, filling defaults.
 func (r *Request) validate() error {
-	if r.Principal == "" || len(r.Principal) > 128 {
-		return emoney.FieldError("principal", "principal must be 1 to 128 characters")
+	if r.Principal == "" || len(r.Principal) > 128 || !cleanText(r.Principal) {
+		return emoney.FieldError("principal", "principal must be 1 to 128 bytes of UTF-8 text")
 	}
 	if r.Key == "" || len(r.Key) > 255 {
 		return emoney.FieldError("idempotency_key", "idempotency key must be 1 to 255 characters")
@@ -146,6 +148,20 @@ func (o *Op) validate(p string) error {
 		return emoney.FieldError(p+"kind", "kind must be transfer, pending, post or void")
 	}
 	return nil
+}
+
+// cleanText reports whether s is valid UTF-8 without control characters: both stores keep it
+// the same way, and it is safe in logs and events.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func validCode(s string) bool {

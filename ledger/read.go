@@ -43,8 +43,8 @@ func (l *Ledger) OpenAccounts(ctx context.Context, specs []AccountSpec) ([]emone
 func (l *Ledger) openAccounts(ctx context.Context, specs []AccountSpec) ([]emoney.Account, error) {
 	for i := range specs {
 		spec := &specs[i]
-		if spec.Name == "" || len(spec.Name) > 128 || strings.ContainsAny(spec.Name, " \t\r\n") {
-			return nil, emoney.FieldError("name", "account name must be 1 to 128 characters without spaces")
+		if spec.Name == "" || len(spec.Name) > 128 || strings.ContainsRune(spec.Name, ' ') || !cleanText(spec.Name) {
+			return nil, emoney.FieldError("name", "account name must be 1 to 128 bytes of UTF-8 text without spaces")
 		}
 		if !spec.Kind.Valid() {
 			return nil, emoney.FieldError("kind", "unknown account kind %q", spec.Kind)
@@ -202,6 +202,9 @@ func (l *Ledger) History(ctx context.Context, account emoney.ID, cur emoney.Curr
 // returns how many it voided. Each void is an ordinary request with a key derived from the
 // pending transfer, so several processes sweeping at once void each transfer once.
 func (l *Ledger) ExpirePending(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 || limit > 10_000 {
+		return 0, emoney.FieldError("limit", "limit must be 1 to 10000")
+	}
 	var due []emoney.Transfer
 	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
 		var err error
@@ -213,6 +216,9 @@ func (l *Ledger) ExpirePending(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, p := range due {
+		if !p.Hold.MayExpire() { // the store's query says so too; voiding a bank debit loses money
+			return n, fmt.Errorf("ledger: pending transfer %s (%s hold) listed as expired", p.ID, p.Hold)
+		}
 		_, err := l.Transfer(ctx, "system:expiry", "expire:"+p.ID.String(), Op{Kind: emoney.TransferVoid, PendingID: p.ID, Code: "expired"})
 		switch emoney.ErrorCode(err) {
 		case "":

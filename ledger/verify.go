@@ -75,10 +75,14 @@ func Verify(ctx context.Context, store emoney.Store) (Report, error) {
 			return b
 		}
 		// Each balance's history chain must hold exactly the records that touched it.
-		type link struct{ from, to, fromPrev, toPrev emoney.ID }
+		type link struct {
+			from, to, fromPrev, toPrev emoney.ID
+			amount                     int64
+		}
 		links := map[emoney.ID]link{}
 		touched := map[emoney.BalanceKey]int{}
 		pendings := map[emoney.ID]emoney.Transfer{}
+		var reversals []emoney.Transfer
 		resolvedBy := map[emoney.ID]emoney.ID{}
 		var waiting []emoney.Transfer
 		post := func(tr emoney.Transfer, pendingAmount int64) {
@@ -89,7 +93,10 @@ func Verify(ctx context.Context, store emoney.Store) (Report, error) {
 		}
 		if err := tx.ScanTransfers(ctx, func(tr emoney.Transfer) error {
 			r.Transfers++
-			links[tr.ID] = link{tr.From, tr.To, tr.FromPrev, tr.ToPrev}
+			links[tr.ID] = link{tr.From, tr.To, tr.FromPrev, tr.ToPrev, tr.Amount}
+			if !tr.ReversalOf.IsZero() {
+				reversals = append(reversals, tr)
+			}
 			touched[emoney.BalanceKey{Account: tr.From, Currency: tr.Currency}]++
 			touched[emoney.BalanceKey{Account: tr.To, Currency: tr.Currency}]++
 			for _, id := range []emoney.ID{tr.From, tr.To} {
@@ -103,6 +110,9 @@ func Verify(ctx context.Context, store emoney.Store) (Report, error) {
 			case emoney.TransferPending:
 				pendings[tr.ID] = tr
 				post(tr, 0)
+				if !tr.ExpiresAt.IsZero() && !tr.Hold.MayExpire() {
+					problem(tr.From, tr.Currency, "pending transfer %s is a %s hold with an expiry: it could be voided by time alone", tr.ID, tr.Hold)
+				}
 			case emoney.TransferPost, emoney.TransferVoid:
 				if prev, dup := resolvedBy[tr.PendingID]; dup {
 					problem(tr.From, tr.Currency, "pending transfer %s resolved twice (%s and %s)", tr.PendingID, prev, tr.ID)
@@ -125,6 +135,22 @@ func Verify(ctx context.Context, store emoney.Store) (Report, error) {
 				problem(tr.From, tr.Currency, "%s %s does not match pending transfer %s", tr.Kind, tr.ID, p.ID)
 			default:
 				post(tr, p.Amount)
+			}
+		}
+
+		reversed := map[emoney.ID]int64{}
+		for _, rv := range reversals {
+			orig, ok := links[rv.ReversalOf]
+			switch {
+			case !ok:
+				problem(rv.From, rv.Currency, "reversal %s undoes %s, which does not exist", rv.ID, rv.ReversalOf)
+			case rv.From != orig.to || rv.To != orig.from:
+				problem(rv.From, rv.Currency, "reversal %s does not run back the way %s went", rv.ID, rv.ReversalOf)
+			default:
+				reversed[rv.ReversalOf] += rv.Amount
+				if reversed[rv.ReversalOf] > orig.amount {
+					problem(rv.From, rv.Currency, "reversals of %s add up to more than its %d", rv.ReversalOf, orig.amount)
+				}
 			}
 		}
 
@@ -181,7 +207,13 @@ func Verify(ctx context.Context, store emoney.Store) (Report, error) {
 			c := computed[k]
 			problem(k.Account, k.Currency, "no stored balance but history gives %d (pending out %d, in %d)", c.Balance, c.DebitsPending, c.CreditsPending)
 		}
-		for cur, t := range r.Totals {
+		curs := make([]emoney.Currency, 0, len(r.Totals))
+		for cur := range r.Totals {
+			curs = append(curs, cur)
+		}
+		sort.Slice(curs, func(i, j int) bool { return curs[i] < curs[j] })
+		for _, cur := range curs {
+			t := r.Totals[cur]
 			if t.Balance != 0 {
 				r.Problems = append(r.Problems, Problem{Currency: cur, What: fmt.Sprintf("balances sum to %d, not zero", t.Balance)})
 			}

@@ -273,7 +273,7 @@ func wrap(op string, err error) error {
 		return err
 	}
 	if pgCode(err) == "23505" { // unique_violation
-		return &emoney.Error{Code: emoney.EConflict, Message: "postgres: " + op + ": already exists", Err: err}
+		return &emoney.Error{Code: emoney.EConflict, Message: op + ": already exists", Err: err}
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -41,6 +41,8 @@ type Store struct {
 	writeVersion int64      // see tx.WriteVersion; under writeMu
 
 	stop, stopped chan struct{} // the checkpointer's
+	closeOnce     sync.Once
+	closeErr      error
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer, by SQL text
@@ -105,20 +107,18 @@ func (s *Store) Kind() string { return "sqlite" }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	select {
-	case <-s.stop:
-		return nil // already closed
-	default:
-	}
-	close(s.stop)
-	<-s.stopped
-	s.mu.Lock()
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	s.stmts = map[string]*sql.Stmt{}
-	s.mu.Unlock()
-	return errors.Join(s.writer.Close(), s.reader.Close())
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		s.mu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = map[string]*sql.Stmt{}
+		s.mu.Unlock()
+		s.closeErr = errors.Join(s.writer.Close(), s.reader.Close())
+	})
+	return s.closeErr
 }
 
 // Migrate applies the embedded migrations that have not been applied yet, each in its own

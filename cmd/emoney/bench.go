@@ -36,6 +36,9 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	dsn := *db
+	if dsn != "" {
+		fmt.Fprintf(e.stderr, "bench ledger: adds %d wallets and their transfers to %s for good (ledger history is append-only)\n", *accounts, dsn)
+	}
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "emoney-bench-")
 		if err != nil {

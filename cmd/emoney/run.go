@@ -48,13 +48,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("no command given")
 	}
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	cmd, rest := args[0], args[1:]
+	err := dispatch(ctx, e, args[0], args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // COMMAND -h printed its flags
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 	switch cmd {
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(e.stdout, usage)
 		return nil
 	case "version", "--version":
-		fmt.Fprintf(stdout, "emoney %s (%s)\n", version, runtime.Version())
+		fmt.Fprintf(e.stdout, "emoney %s (%s)\n", version, runtime.Version())
 		return nil
 	case "migrate":
 		return cmdMigrate(ctx, e, rest)

@@ -5,9 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -74,9 +78,19 @@ func TestDBFlag(t *testing.T) {
 		t.Fatalf("second migrate: %v %s", err, out)
 	}
 	// Reading commands refuse a database without a schema rather than create one.
-	_, _, err = cli(t, nil, "ledger", "verify", "--db", "sqlite:"+filepath.Join(dir, "empty.db"))
+	missing := filepath.Join(dir, "typo", "emoney.db")
+	_, _, err = cli(t, nil, "ledger", "verify", "--db", "sqlite:"+missing)
 	if err == nil || !strings.Contains(err.Error(), "emoney migrate") {
-		t.Errorf("verify of an empty database: %v", err)
+		t.Errorf("verify of a missing database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("verify created %s", filepath.Dir(missing))
+	}
+	if _, _, err := cli(t, nil, "migrate", "--db", "sqlite:"+filepath.Join(dir, "a?mode=memory")); err == nil {
+		t.Error("a path SQLite would read as URI parameters was accepted")
+	}
+	if _, stderr, err := cli(t, nil, "migrate", "-h"); err != nil || !strings.Contains(stderr, "-db") {
+		t.Errorf("migrate -h: %v\n%s", err, stderr)
 	}
 }
 
@@ -144,7 +158,7 @@ func TestAuditVerify(t *testing.T) {
 	}
 	for _, action := range []string{"staff.create", "killswitch.pull", "wallet.freeze", "killswitch.release"} {
 		if err := s.Update(ctx, func(tx emoney.Tx) error {
-			_, err := audit.Append(ctx, tx, emoney.AuditEntry{Actor: "staff:1", Action: action, Object: "bank:0005", Detail: []byte(`{"why":"test"}`)})
+			_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: time.Now(), Actor: "staff:1", Action: action, Object: "bank:0005", Detail: []byte(`{"why":"test"}`)})
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"emoney"
@@ -22,6 +24,10 @@ func openStore(ctx context.Context, dsn string) (emoney.Store, error) {
 		if path == "" {
 			return nil, errors.New("--db sqlite: needs a path, e.g. sqlite:./emoney-data/emoney.db")
 		}
+		if strings.ContainsAny(path, "?#%") {
+			// SQLite would read them as URI syntax and open some other file.
+			return nil, fmt.Errorf("--db %q: the path may not contain '?', '#' or '%%'", dsn)
+		}
 		return sqlite.Open(path)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return openPostgres(ctx, dsn)
@@ -32,6 +38,11 @@ func openStore(ctx context.Context, dsn string) (emoney.Store, error) {
 // openMigrated opens the store and refuses an empty database: commands that read data should not
 // create a schema by accident (that is what migrate is for).
 func openMigrated(ctx context.Context, dsn string) (emoney.Store, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && path != "" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: run emoney migrate --db %s", path, dsn)
+		}
+	}
 	s, err := openStore(ctx, dsn)
 	if err != nil {
 		return nil, err

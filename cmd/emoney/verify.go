@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
+
+	"emoney"
 
 	"emoney/audit"
 	"emoney/ledger"
@@ -51,7 +54,13 @@ func cmdLedgerVerify(ctx context.Context, e env, args []string) error {
 		out = e.stderr
 	}
 	fmt.Fprintf(out, "ledger: %d accounts, %d balances, %d transfers\n", r.Accounts, r.Balances, r.Transfers)
-	for cur, t := range r.Totals {
+	curs := make([]string, 0, len(r.Totals))
+	for cur := range r.Totals {
+		curs = append(curs, string(cur))
+	}
+	sort.Strings(curs)
+	for _, cur := range curs {
+		t := r.Totals[emoney.Currency(cur)]
 		fmt.Fprintf(out, "  %s: balances sum to %d; pending debits %d, pending credits %d\n", cur, t.Balance, t.DebitsPending, t.CreditsPending)
 	}
 	for _, p := range r.Problems {
