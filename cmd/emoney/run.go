@@ -23,6 +23,7 @@ const usage = `emoney — e-money wallet platform
 Usage: emoney COMMAND [flags]
 
 Commands:
+  serve           run the API (development mode: embedded store, on 127.0.0.1:8080)
   migrate         create or update the database schema
   ledger verify   check the ledger's invariants; exit 1 naming every account that differs
   audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
@@ -65,6 +66,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return nil
 	case "migrate":
 		return cmdMigrate(ctx, e, rest)
+	case "serve":
+		return cmdServe(ctx, e, rest)
 	case "ledger", "audit", "bench":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)

@@ -1,0 +1,230 @@
+// Package http is emoney's HTTP surface: the REST API under /api/v1 and the operational
+// endpoints. Handlers return errors; one place (writeError) turns them into the answers
+// specs/errors.md defines. The whole route table is in routes.go.
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"emoney"
+)
+
+// Config is what the server needs to know about where it runs.
+type Config struct {
+	// Mode is "development" or "production"; development is announced on /healthz.
+	Mode string
+	// Banner is shown by /healthz in development mode (what is simulated).
+	Banner string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (CIDRs). Others' is
+	// ignored, so a client cannot pick the IP that rate limits and risk rules see.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+}
+
+// Server serves the API. Create it with New, start it with Listen and Serve, stop it with
+// Shutdown.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store emoney.Store
+	srv   *http.Server
+	ln    net.Listener
+}
+
+// New returns a server over store. Nothing listens until Listen.
+func New(cfg Config, store emoney.Store) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = "development"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: store}
+	s.srv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's handler, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+// Listen opens addr ("127.0.0.1:8080"; port 0 picks a free one).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address Listen opened.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until Shutdown; with certFile and keyFile it speaks TLS. It returns nil
+// after a Shutdown.
+func (s *Server) Serve(certFile, keyFile string) error {
+	var err error
+	if certFile != "" || keyFile != "" {
+		err = s.srv.ServeTLS(s.ln, certFile, keyFile)
+	} else {
+		err = s.srv.Serve(s.ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// handler is an http.HandlerFunc that returns its error instead of writing it.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// wrap adapts h: a returned error is answered by writeError; a panic is an internal error
+// (logged with its request id, never shown).
+func (s *Server) wrap(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyClientIP
+)
+
+// requestID returns the id of the request ctx belongs to.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// ClientIP returns the client's address as the server determined it: the peer, or, behind a
+// trusted proxy, the nearest untrusted address in X-Forwarded-For.
+func ClientIP(ctx context.Context) netip.Addr {
+	ip, _ := ctx.Value(keyClientIP).(netip.Addr)
+	return ip
+}
+
+// statusWriter remembers the status a handler wrote, for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id (a client's X-Request-Id if it is short and plain, else a
+// new one), works out the client's IP, and logs the request once it is answered. Logs carry no
+// bodies, headers or query strings: those may hold secrets and personal data.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !plainID(id) {
+			var b [12]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx = context.WithValue(ctx, keyClientIP, s.clientIP(r))
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(ctx)
+		next.ServeHTTP(sw, r)
+		s.log.InfoContext(ctx, "request", slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("route", r.Pattern), slog.Int("status", sw.status),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", ClientIP(ctx).String()))
+	})
+}
+
+func plainID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// clientIP is the peer address, unless the peer is a trusted proxy: then X-Forwarded-For is read
+// from the right, skipping trusted proxies, and the first other address is the client.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := peer.Addr().Unmap()
+	if !s.trusted(ip) {
+		return ip
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return ip // a malformed hop: believe nothing further left
+		}
+		ip = hop.Unmap()
+		if !s.trusted(ip) {
+			return ip
+		}
+	}
+	return ip
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
