@@ -29,6 +29,8 @@ type Config struct {
 	// ignored, so a client cannot pick the IP that rate limits and risk rules see.
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
+	// Metrics are served at /metrics (one is made if nil).
+	Metrics *Metrics
 }
 
 // Server serves the API. Create it with New, start it with Listen and Serve, stop it with
@@ -48,6 +50,9 @@ func New(cfg Config, store emoney.Store) *Server {
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = "development"
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: store}
 	s.srv = &http.Server{
@@ -177,6 +182,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
 		next.ServeHTTP(sw, r)
+		s.cfg.Metrics.observeHTTP(r.Pattern, sw.status, time.Since(start))
 		s.log.InfoContext(ctx, "request", slog.String("request_id", id), slog.String("method", r.Method),
 			slog.String("route", r.Pattern), slog.Int("status", sw.status),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", ClientIP(ctx).String()))

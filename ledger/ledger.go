@@ -32,6 +32,23 @@ type Config struct {
 	BatchTimeout time.Duration
 	// AccountCache bounds the accounts kept in memory (default 1,000,000, about 100 MB).
 	AccountCache int
+	// Observer, if set, hears about every batch transaction (metrics).
+	Observer BatchObserver
+}
+
+// BatchObserver hears about every batch transaction the ledger ran. Committed is called on the
+// committer's goroutine and must return quickly.
+type BatchObserver interface {
+	Committed(BatchStats)
+}
+
+// BatchStats describes one batch transaction.
+type BatchStats struct {
+	Requests int           // requests in the batch
+	Ops      int           // their ops
+	Refused  int           // requests that failed a rule and were not applied
+	Duration time.Duration // from the start of the transaction to its commit
+	Err      error         // the transaction's own failure, if any (then nothing was applied)
 }
 
 // Ledger posts transfers. It is safe for concurrent use.
@@ -223,11 +240,22 @@ func (l *Ledger) commit(batch []*item) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.BatchTimeout)
 	defer cancel()
 	var res applied
+	start := time.Now()
 	err := l.store.Update(ctx, func(tx emoney.Tx) error {
 		var err error
 		res, err = l.apply(ctx, tx, live)
 		return err
 	})
+	if l.cfg.Observer != nil {
+		st := BatchStats{Requests: len(live), Duration: time.Since(start), Err: err}
+		for i, it := range live {
+			st.Ops += len(it.req.Ops)
+			if err == nil && res.out[i].err != nil {
+				st.Refused++
+			}
+		}
+		l.cfg.Observer.Committed(st)
+	}
 	if l.balances != nil {
 		switch {
 		case err != nil:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	emhttp "emoney/http"
+	"emoney/ledger"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -55,7 +56,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	srv := emhttp.New(emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log}, s)
+	metrics := emhttp.NewMetrics()
+	lcfg := ledgerConfig(s, 0)
+	lcfg.Observer = metrics
+	l := ledger.New(s, lcfg)
+	defer l.Close() // before the store closes: deferred calls run last-in first-out
+	srv := emhttp.New(emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log, Metrics: metrics}, s)
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}

@@ -114,6 +114,16 @@ func TestServe(t *testing.T) {
 		t.Errorf("unknown route: %d %+v (X-Request-Id %q)", resp.StatusCode, e, resp.Header.Get("X-Request-Id"))
 	}
 
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if mresp.StatusCode != 200 || !strings.Contains(string(metrics), `emoney_http_request_duration_seconds_count{route="GET /healthz",status="2xx"} 1`) {
+		t.Errorf("/metrics %d:\n%.2000s", mresp.StatusCode, metrics)
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("serve after SIGTERM: %v", err)
 	}
