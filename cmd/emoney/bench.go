@@ -47,14 +47,11 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 		defer os.RemoveAll(dir)
 		dsn = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
-	s, err := openStore(ctx, dsn)
+	s, err := openAndMigrate(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
 	l := ledger.New(s, ledgerConfig(s, *committers))
 	defer l.Close()
 	logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }

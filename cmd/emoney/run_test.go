@@ -94,17 +94,26 @@ func TestDBFlag(t *testing.T) {
 	}
 }
 
-func TestLedgerVerify(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
+// migrated makes a database with `emoney migrate` and opens it directly, as another program
+// sharing the file would.
+func migrated(t *testing.T) (db, path string, s *sqlite.Store) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "emoney.db")
+	db = "sqlite:" + path
 	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	s, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return db, path, s
+}
+
+func TestLedgerVerify(t *testing.T) {
+	db, path, s := migrated(t)
+	ctx := context.Background()
 	l := ledger.New(s, ledger.Config{})
 	bank, _ := l.OpenAccount(ctx, ledger.AccountSpec{Name: "bank:0005", Kind: emoney.AccountBank})
 	w, _ := l.OpenAccount(ctx, ledger.AccountSpec{Name: "wallet:alice", Kind: emoney.AccountWallet})
@@ -146,16 +155,8 @@ func TestLedgerVerify(t *testing.T) {
 }
 
 func TestAuditVerify(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
+	db, path, s := migrated(t)
 	ctx := context.Background()
-	s, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, action := range []string{"staff.create", "killswitch.pull", "wallet.freeze", "killswitch.release"} {
 		if err := s.Update(ctx, func(tx emoney.Tx) error {
 			_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: time.Now(), Actor: "staff:1", Action: action, Object: "bank:0005", Detail: []byte(`{"why":"test"}`)})

@@ -48,14 +48,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log := slog.New(h)
 
 	fmt.Fprintln(e.stderr, "emoney:", devBanner)
-	s, err := openStore(ctx, *db)
+	s, err := openAndMigrate(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
 	metrics := emhttp.NewMetrics()
 	lcfg := ledgerConfig(s, 0)
 	lcfg.Observer = metrics

@@ -35,6 +35,19 @@ func openStore(ctx context.Context, dsn string) (emoney.Store, error) {
 	return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://…", dsn)
 }
 
+// openAndMigrate opens the store and brings its schema up to date (migrate, serve, bench).
+func openAndMigrate(ctx context.Context, dsn string) (emoney.Store, error) {
+	s, err := openStore(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // openMigrated opens the store and refuses an empty database: commands that read data should not
 // create a schema by accident (that is what migrate is for).
 func openMigrated(ctx context.Context, dsn string) (emoney.Store, error) {

@@ -17,14 +17,11 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := openStore(ctx, *db)
+	s, err := openAndMigrate(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
 	v, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return err
