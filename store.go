@@ -129,6 +129,13 @@ type ReadTx interface {
 	ScanAudit(ctx context.Context, fn func(AuditEntry) error) error
 	// AuditHead returns the recorded head of the audit log.
 	AuditHead(ctx context.Context) (AuditHead, error)
+	// User returns the user with the given id, or not_found.
+	User(ctx context.Context, id ID) (User, error)
+	// UserByEmail returns the user whose e-mail has the given index, or not_found.
+	UserByEmail(ctx context.Context, emailIndex []byte) (User, error)
+	// Session returns the session with the given token hash (revoked or expired ones too),
+	// or not_found.
+	Session(ctx context.Context, tokenHash []byte) (Session, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -168,4 +175,11 @@ type Tx interface {
 	LockAuditHead(ctx context.Context) (AuditHead, error)
 	// AppendAudit records e, which must follow the locked head, and makes it the new head.
 	AppendAudit(ctx context.Context, e AuditEntry) error
+	// CreateUser records a new user; conflict if the id or the e-mail index is taken.
+	CreateUser(ctx context.Context, u User) error
+	// CreateSession records a new session; conflict if the token hash is taken.
+	CreateSession(ctx context.Context, s Session) error
+	// RevokeSession marks a session revoked at the given time, if it is not already; not_found
+	// if there is no such session.
+	RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error
 }

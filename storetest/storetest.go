@@ -23,6 +23,7 @@ type NewDatabase func(t *testing.T) Opener
 func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Store", func(t *testing.T) { runStore(t, newDB) })
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, newDB) })
+	t.Run("Identity", func(t *testing.T) { runIdentity(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

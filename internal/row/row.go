@@ -78,3 +78,52 @@ func (r *Balance) Decode() (emoney.Balance, error) {
 	b.Last, err2 = emoney.IDFromBytes(r.Last)
 	return b, errors.Join(err1, err2)
 }
+
+// User is a row of the users table as both stores select it (userCols).
+type User struct {
+	ID, EmailIndex, EmailSealed []byte
+	PasswordHash, Role          string
+	KYCTier                     int64
+	CreatedAt                   int64
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *User) Dest() []any {
+	return []any{&r.ID, &r.EmailIndex, &r.EmailSealed, &r.PasswordHash, &r.Role, &r.KYCTier, &r.CreatedAt}
+}
+
+// Decode returns the user the row holds.
+func (r *User) Decode() (emoney.User, error) {
+	id, err := emoney.IDFromBytes(r.ID)
+	return emoney.User{ID: id, EmailIndex: r.EmailIndex, EmailSealed: r.EmailSealed, PasswordHash: r.PasswordHash,
+		Role: emoney.Role(r.Role), KYCTier: int(r.KYCTier), CreatedAt: Time(r.CreatedAt)}, err
+}
+
+// Session is a row of the sessions table as both stores select it (sessionCols).
+type Session struct {
+	TokenHash, User      []byte
+	Device               string
+	CreatedAt, ExpiresAt int64
+	RevokedAt            *int64
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *Session) Dest() []any {
+	return []any{&r.TokenHash, &r.User, &r.Device, &r.CreatedAt, &r.ExpiresAt, &r.RevokedAt}
+}
+
+// Decode returns the session the row holds.
+func (r *Session) Decode() (emoney.Session, error) {
+	u, err := emoney.IDFromBytes(r.User)
+	s := emoney.Session{TokenHash: r.TokenHash, User: u, Device: r.Device, CreatedAt: Time(r.CreatedAt), ExpiresAt: Time(r.ExpiresAt)}
+	if r.RevokedAt != nil {
+		s.RevokedAt = Time(*r.RevokedAt)
+	}
+	return s, err
+}
+
+// UserCols and SessionCols are the column lists the Dest methods expect.
+const (
+	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at`
+	SessionCols = `token_hash, user_id, device, created_at, expires_at, revoked_at`
+)

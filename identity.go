@@ -1,0 +1,49 @@
+package emoney
+
+import "time"
+
+// Role says what a principal may do. Every endpoint checks it through one authorisation layer.
+type Role string
+
+const (
+	RoleCustomer      Role = "customer"
+	RoleMerchant      Role = "merchant"
+	RoleAgent         Role = "agent" // a cash-in agent network
+	RoleSupport       Role = "support"
+	RoleAnalyst       Role = "analyst"
+	RoleSeniorAnalyst Role = "senior_analyst"
+	RoleAdmin         Role = "admin"
+	RoleBank          Role = "bank" // a partner bank
+)
+
+// Valid reports whether r is one of the roles above.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCustomer, RoleMerchant, RoleAgent, RoleSupport, RoleAnalyst, RoleSeniorAnalyst, RoleAdmin, RoleBank:
+		return true
+	}
+	return false
+}
+
+// User is someone who signs in. Personal data is kept sealed (package pii): EmailSealed opens
+// with the binding "user:<id>:email", and EmailIndex is the keyed hash it is looked up by.
+type User struct {
+	ID           ID
+	EmailIndex   []byte
+	EmailSealed  []byte
+	PasswordHash string // argon2id, PHC string format
+	Role         Role
+	KYCTier      int
+	CreatedAt    time.Time
+}
+
+// Session is a signed-in device. The bearer token itself is never stored: TokenHash is its
+// SHA-256.
+type Session struct {
+	TokenHash []byte
+	User      ID
+	Device    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while valid
+}

@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"emoney"
+	"emoney/internal/row"
+)
+
+func (t *tx) CreateUser(ctx context.Context, u emoney.User) error {
+	err := t.exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt))
+	return wrap("create user", err)
+}
+
+func (t *tx) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
+	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE id = ?`, id.Bytes())
+}
+
+func (t *tx) UserByEmail(ctx context.Context, index []byte) (emoney.User, error) {
+	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE email_index = ?`, index)
+}
+
+func (t *tx) oneUser(ctx context.Context, q string, arg any) (emoney.User, error) {
+	rows, err := t.query(ctx, q, arg)
+	if err != nil {
+		return emoney.User{}, wrap("user", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return emoney.User{}, wrap("user", err)
+		}
+		return emoney.User{}, emoney.Errorf(emoney.ENotFound, "user not found")
+	}
+	var raw row.User
+	if err := rows.Scan(raw.Dest()...); err != nil {
+		return emoney.User{}, wrap("user", err)
+	}
+	u, err := raw.Decode()
+	return u, wrap("user", err)
+}
+
+func (t *tx) CreateSession(ctx context.Context, s emoney.Session) error {
+	err := t.exec(ctx, `INSERT INTO sessions (`+row.SessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.TokenHash, s.User.Bytes(), s.Device, micros(s.CreatedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt))
+	return wrap("create session", err)
+}
+
+func (t *tx) Session(ctx context.Context, tokenHash []byte) (emoney.Session, error) {
+	rows, err := t.query(ctx, `SELECT `+row.SessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash)
+	if err != nil {
+		return emoney.Session{}, wrap("session", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return emoney.Session{}, wrap("session", err)
+		}
+		return emoney.Session{}, emoney.Errorf(emoney.ENotFound, "session not found")
+	}
+	var raw row.Session
+	if err := rows.Scan(raw.Dest()...); err != nil {
+		return emoney.Session{}, wrap("session", err)
+	}
+	s, err := raw.Decode()
+	return s, wrap("session", err)
+}
+
+func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error {
+	st, err := t.s.stmt(ctx, t.tx, `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?`)
+	if err != nil {
+		return wrap("revoke session", err)
+	}
+	res, err := st.ExecContext(ctx, micros(at), tokenHash)
+	if err != nil {
+		return wrap("revoke session", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return emoney.Errorf(emoney.ENotFound, "session not found")
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package storetest
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"emoney"
+)
+
+func runIdentity(t *testing.T, newDB NewDatabase) {
+	t.Run("Users", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		u := emoney.User{ID: ids.NewID(), EmailIndex: []byte("ix-alice"), EmailSealed: []byte("sealed"), PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA", Role: emoney.RoleCustomer, KYCTier: 0, CreatedAt: at(1)}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateUser(c, u) }))
+		dup := u
+		dup.ID = ids.NewID() // same e-mail, another user
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateUser(c, dup) }), emoney.EConflict)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			for _, get := range []func() (emoney.User, error){
+				func() (emoney.User, error) { return tx.User(c, u.ID) },
+				func() (emoney.User, error) { return tx.UserByEmail(c, []byte("ix-alice")) },
+			} {
+				got, err := get()
+				must(t, err)
+				if got.ID != u.ID || !bytes.Equal(got.EmailIndex, u.EmailIndex) || !bytes.Equal(got.EmailSealed, u.EmailSealed) ||
+					got.PasswordHash != u.PasswordHash || got.Role != u.Role || got.KYCTier != 0 || !got.CreatedAt.Equal(u.CreatedAt) {
+					t.Errorf("user = %+v, want %+v", got, u)
+				}
+			}
+			_, err := tx.User(c, ids.NewID())
+			wantCode(t, err, emoney.ENotFound)
+			_, err = tx.UserByEmail(c, []byte("ix-nobody"))
+			wantCode(t, err, emoney.ENotFound)
+			return nil
+		}))
+	})
+
+	t.Run("Sessions", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		sess := emoney.Session{TokenHash: []byte("hash-1"), User: ids.NewID(), Device: "dev-1", CreatedAt: at(1), ExpiresAt: at(1).Add(time.Hour)}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateSession(c, sess) }))
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateSession(c, sess) }), emoney.EConflict)
+		get := func() emoney.Session {
+			t.Helper()
+			var got emoney.Session
+			must(t, s.View(c, func(tx emoney.ReadTx) error {
+				var err error
+				got, err = tx.Session(c, []byte("hash-1"))
+				return err
+			}))
+			return got
+		}
+		if got := get(); got.User != sess.User || got.Device != "dev-1" || !got.ExpiresAt.Equal(sess.ExpiresAt) || !got.RevokedAt.IsZero() {
+			t.Errorf("session = %+v", got)
+		}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.RevokeSession(c, []byte("hash-1"), at(5)) }))
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.RevokeSession(c, []byte("hash-1"), at(9)) })) // keeps the first time
+		if got := get(); !got.RevokedAt.Equal(at(5)) {
+			t.Errorf("revoked at %v, want %v", got.RevokedAt, at(5))
+		}
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.RevokeSession(c, []byte("nope"), at(5)) }), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			_, err := tx.Session(c, []byte("nope"))
+			wantCode(t, err, emoney.ENotFound)
+			return nil
+		}))
+	})
+}
