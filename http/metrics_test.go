@@ -35,7 +35,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := New(Config{Metrics: m, Logger: testServer(t, Config{}).log}, st)
+	s := New(Config{Metrics: m, Logger: testServer(t, Config{}).log}, Deps{Store: st, Ledger: l})
 	for _, path := range []string{"/healthz", "/healthz", "/no/such/thing"} {
 		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
 	}

@@ -13,6 +13,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /healthz", s.wrap(s.healthz))
 	mux.Handle("GET /readyz", s.wrap(s.readyz))
 	mux.Handle("GET /metrics", s.cfg.Metrics.handler())
+
+	// Identity.
+	mux.Handle("POST /api/v1/signup", s.wrap(s.signup))
+	mux.Handle("POST /api/v1/login", s.wrap(s.login))
+	mux.Handle("POST /api/v1/logout", s.wrap(s.authed(s.logout)))
+	mux.Handle("GET /api/v1/me", s.wrap(s.authed(s.me)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

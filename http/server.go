@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/identity"
+	"emoney/ledger"
 )
 
 // Config is what the server needs to know about where it runs.
@@ -36,15 +38,24 @@ type Config struct {
 // Server serves the API. Create it with New, start it with Listen and Serve, stop it with
 // Shutdown.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	store emoney.Store
-	srv   *http.Server
-	ln    net.Listener
+	cfg      Config
+	log      *slog.Logger
+	store    emoney.Store
+	ledger   *ledger.Ledger
+	identity *identity.Service
+	srv      *http.Server
+	ln       net.Listener
 }
 
-// New returns a server over store. Nothing listens until Listen.
-func New(cfg Config, store emoney.Store) *Server {
+// Deps are the services the API is a surface of.
+type Deps struct {
+	Store    emoney.Store
+	Ledger   *ledger.Ledger
+	Identity *identity.Service
+}
+
+// New returns a server over deps. Nothing listens until Listen.
+func New(cfg Config, deps Deps) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -54,7 +65,7 @@ func New(cfg Config, store emoney.Store) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: store}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

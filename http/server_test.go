@@ -17,7 +17,7 @@ import (
 func testServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(cfg, nil)
+	return New(cfg, Deps{})
 }
 
 type errJSON struct {

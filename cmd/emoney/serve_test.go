@@ -145,3 +145,128 @@ func TestServeFlags(t *testing.T) {
 		}
 	}
 }
+
+// call sends a JSON request and decodes the JSON answer (if any) into out.
+func call(t *testing.T, method, url, token, body string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, url, err, b)
+		}
+	}
+	return resp
+}
+
+type apiError struct {
+	Error struct {
+		Code       string `json:"code"`
+		Field      string `json:"field"`
+		RetryAfter int    `json:"retry_after"`
+	} `json:"error"`
+}
+
+func TestIdentityOverHTTP(t *testing.T) {
+	base, _ := startServer(t)
+	api := base + "/api/v1"
+
+	var signed struct {
+		User struct {
+			ID      string `json:"id"`
+			Role    string `json:"role"`
+			KYCTier int    `json:"kyc_tier"`
+		} `json:"user"`
+		Wallet string `json:"wallet"`
+	}
+	if resp := call(t, "POST", api+"/signup", "", `{"email":" Alice@Example.com ","password":"correct horse battery"}`, &signed); resp.StatusCode != 201 || signed.User.Role != "customer" || signed.User.KYCTier != 0 || signed.Wallet == "" {
+		t.Fatalf("signup: %d %+v", resp.StatusCode, signed)
+	}
+	for _, tc := range []struct {
+		body, code, field string
+		status            int
+	}{
+		{`{"email":"alice@example.com","password":"another password"}`, "conflict", "email", 409}, // taken
+		{`{"email":"bob@example.com","password":"short"}`, "invalid", "password", 400},
+		{`{"email":"not-an-address","password":"long enough pass"}`, "invalid", "email", 400},
+		{`{"email":"bob@example.com","password":"long enough pass","role":"admin"}`, "invalid", "role", 400},
+		{`{"email":"bob@example.com","password":12345678901}`, "invalid", "password", 400},
+	} {
+		var e apiError
+		if resp := call(t, "POST", api+"/signup", "", tc.body, &e); resp.StatusCode != tc.status || e.Error.Code != tc.code || e.Error.Field != tc.field {
+			t.Errorf("signup %s: %d %+v", tc.body, resp.StatusCode, e)
+		}
+	}
+
+	var e apiError
+	if resp := call(t, "POST", api+"/login", "", `{"email":"alice@example.com","password":"wrong password!"}`, &e); resp.StatusCode != 401 || e.Error.Code != "unauthorized" {
+		t.Errorf("wrong password: %d %+v", resp.StatusCode, e)
+	}
+	var nobody apiError
+	if resp := call(t, "POST", api+"/login", "", `{"email":"nobody@example.com","password":"wrong password!"}`, &nobody); resp.StatusCode != 401 || nobody != e {
+		t.Errorf("unknown e-mail answered differently from a wrong password: %d %+v", resp.StatusCode, nobody)
+	}
+	var login struct {
+		Token     string `json:"token"`
+		ExpiresAt string `json:"expires_at"`
+	}
+	if resp := call(t, "POST", api+"/login", "", `{"email":"ALICE@example.com","password":"correct horse battery","device":"phone-1"}`, &login); resp.StatusCode != 200 || !strings.HasPrefix(login.Token, "emt_") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login: %d %+v", resp.StatusCode, login)
+	}
+	var me struct {
+		User struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"user"`
+		Wallet struct {
+			Account   string `json:"account"`
+			Balance   int64  `json:"balance"`
+			Available int64  `json:"available"`
+			Currency  string `json:"currency"`
+		} `json:"wallet"`
+	}
+	if resp := call(t, "GET", api+"/me", login.Token, "", &me); resp.StatusCode != 200 || me.User.ID != signed.User.ID || me.User.Email != "alice@example.com" || me.Wallet.Account != signed.Wallet || me.Wallet.Currency != "JPY" {
+		t.Errorf("me: %d %+v", resp.StatusCode, me)
+	}
+	for _, token := range []string{"", "emt_forged", "garbage"} {
+		if resp := call(t, "GET", api+"/me", token, "", &e); resp.StatusCode != 401 || e.Error.Code != "unauthorized" || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("me with token %q: %d %+v", token, resp.StatusCode, e)
+		}
+	}
+	if resp := call(t, "POST", api+"/logout", login.Token, "", nil); resp.StatusCode != 204 {
+		t.Errorf("logout: %d", resp.StatusCode)
+	}
+	if resp := call(t, "GET", api+"/me", login.Token, "", &e); resp.StatusCode != 401 {
+		t.Errorf("me after logout: %d", resp.StatusCode)
+	}
+
+	// Guessing is rate limited per e-mail and address, with Retry-After.
+	limited := false
+	for i := 0; i < 8 && !limited; i++ {
+		var le apiError
+		resp := call(t, "POST", api+"/login", "", `{"email":"alice@example.com","password":"guess number `+string(rune('a'+i))+`"}`, &le)
+		if resp.StatusCode == 429 {
+			limited = le.Error.Code == "rate_limited" && le.Error.RetryAfter > 0 && resp.Header.Get("Retry-After") != ""
+			if !limited {
+				t.Errorf("429 without retry information: %+v %q", le, resp.Header.Get("Retry-After"))
+			}
+		}
+	}
+	if !limited {
+		t.Error("8 wrong passwords in a row were never rate limited")
+	}
+}

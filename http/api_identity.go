@@ -1,0 +1,125 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"emoney"
+	"emoney/identity"
+)
+
+type signupRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type userJSON struct {
+	ID      emoney.ID   `json:"id"`
+	Email   string      `json:"email,omitempty"`
+	Role    emoney.Role `json:"role"`
+	KYCTier int         `json:"kyc_tier"`
+}
+
+// signup opens an account and its wallet: POST /api/v1/signup.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	var req signupRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	u, wallet, err := s.identity.SignUp(r.Context(), req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": userJSON{ID: u.ID, Role: u.Role, KYCTier: u.KYCTier}, "wallet": wallet.ID})
+	return nil
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Device   string `json:"device"`
+}
+
+// login opens a session and returns its bearer token: POST /api/v1/login.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	token, sess, err := s.identity.Login(r.Context(), req.Email, req.Password, req.Device, ClientIP(r.Context()))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": sess.ExpiresAt.Format(time.RFC3339)})
+	return nil
+}
+
+// logout revokes the session the request came with: POST /api/v1/logout.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := s.identity.Logout(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// me describes the signed-in user and their wallet: GET /api/v1/me.
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	ctx := r.Context()
+	u, err := s.identity.User(ctx, p.User)
+	if err != nil {
+		return err
+	}
+	email, err := s.identity.Email(u)
+	if err != nil {
+		return err
+	}
+	wallet, err := s.identity.Wallet(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	bal, err := s.ledger.Balance(ctx, wallet.ID, emoney.JPY)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier},
+		"wallet": map[string]any{"account": wallet.ID, "currency": bal.Currency, "balance": bal.Balance,
+			"available": bal.Available()},
+	})
+	return nil
+}
+
+// authed runs h for requests with a valid bearer token whose role is one of roles (any role if
+// none is named); others get unauthorized or forbidden.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request, identity.Principal) error, roles ...emoney.Role) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="emoney"`)
+			return emoney.Errorf(emoney.EUnauthorized, "send Authorization: Bearer <token> (POST /api/v1/login gives one)")
+		}
+		p, err := s.identity.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			if emoney.ErrorCode(err) == emoney.EUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="emoney", error="invalid_token"`)
+			}
+			return err
+		}
+		if len(roles) > 0 && !hasRole(p.Role, roles) {
+			return emoney.Errorf(emoney.EForbidden, "your role may not do this")
+		}
+		return h(w, r, p)
+	}
+}
+
+func hasRole(r emoney.Role, roles []emoney.Role) bool {
+	for _, x := range roles {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,254 @@
+// Package identity signs people up and in: e-mail and password (argon2id), opaque bearer
+// tokens stored only as hashes, expiring and revocable, and the rate limits that make passwords
+// expensive to guess (THREATS.md T5). Personal data is sealed with package pii.
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode"
+
+	"emoney"
+	"emoney/ledger"
+	"emoney/pii"
+)
+
+// Config tunes the service. Zero values pick the defaults.
+type Config struct {
+	Argon2     Argon2        // default DefaultArgon2
+	SessionTTL time.Duration // default 30 days
+	Now        func() time.Time
+	IDs        emoney.IDSource
+}
+
+// Service signs people up and in. It is safe for concurrent use.
+type Service struct {
+	store  emoney.Store
+	keys   *pii.Keys
+	ledger *ledger.Ledger
+	cfg    Config
+	dummy  string // a hash to check against when the e-mail is unknown, so timing says nothing
+
+	perLogin *limiter // per e-mail and IP
+	perIP    *limiter // per IP, across e-mails (credential stuffing)
+}
+
+// New returns the service.
+func New(store emoney.Store, keys *pii.Keys, l *ledger.Ledger, cfg Config) (*Service, error) {
+	if cfg.Argon2 == (Argon2{}) {
+		cfg.Argon2 = DefaultArgon2
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IDs == nil {
+		cfg.IDs = &emoney.Monotonic{Now: cfg.Now}
+	}
+	dummy, err := cfg.Argon2.hashPassword("not a password anyone has")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, keys: keys, ledger: l, cfg: cfg, dummy: dummy,
+		perLogin: newLimiter(time.Minute, 5, 100_000), perIP: newLimiter(2*time.Second, 30, 100_000)}, nil
+}
+
+// Principal is who an authenticated request comes from.
+type Principal struct {
+	User    emoney.ID
+	Role    emoney.Role
+	KYCTier int
+	Session []byte // the session's token hash
+}
+
+// LedgerPrincipal is the name idempotency keys are scoped to.
+func (p Principal) LedgerPrincipal() string { return "user:" + p.User.String() }
+
+// WalletName is the ledger account name of a user's wallet.
+func WalletName(user emoney.ID) string { return "wallet:" + user.String() }
+
+// normalEmail lower-cases and checks an e-mail address enough to refuse what cannot be one.
+func normalEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	at := strings.LastIndexByte(s, '@')
+	if len(s) > 254 || at < 1 || at == len(s)-1 || !strings.Contains(s[at:], ".") || strings.HasSuffix(s, ".") {
+		return "", emoney.FieldError("email", "email must be an e-mail address")
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "", emoney.FieldError("email", "email must be an e-mail address")
+		}
+	}
+	return s, nil
+}
+
+// SignUp opens an account (tier 0) with a wallet. Errors: invalid (email, password),
+// conflict (the e-mail has an account), internal.
+func (s *Service) SignUp(ctx context.Context, email, password string) (emoney.User, emoney.Account, error) {
+	email, err := normalEmail(email)
+	if err != nil {
+		return emoney.User{}, emoney.Account{}, err
+	}
+	if n := len([]rune(password)); n < 10 || len(password) > 1024 {
+		return emoney.User{}, emoney.Account{}, emoney.FieldError("password", "password must be 10 to 1024 characters")
+	}
+	if strings.EqualFold(password, email) {
+		return emoney.User{}, emoney.Account{}, emoney.FieldError("password", "password must not be the e-mail address")
+	}
+	hash, err := s.cfg.Argon2.hashPassword(password)
+	if err != nil {
+		return emoney.User{}, emoney.Account{}, err
+	}
+	u := emoney.User{ID: s.cfg.IDs.NewID(), PasswordHash: hash, Role: emoney.RoleCustomer,
+		CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond)}
+	if u.EmailIndex, err = s.keys.Index("email", email); err != nil {
+		return emoney.User{}, emoney.Account{}, err
+	}
+	if u.EmailSealed, err = s.keys.Seal([]byte(email), "user:"+u.ID.String()+":email"); err != nil {
+		return emoney.User{}, emoney.Account{}, err
+	}
+	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+		if emoney.ErrorCode(err) == emoney.EConflict {
+			return emoney.User{}, emoney.Account{}, &emoney.Error{Code: emoney.EConflict, Field: "email", Message: "an account with this e-mail exists"}
+		}
+		return emoney.User{}, emoney.Account{}, err
+	}
+	// Opening the wallet is idempotent by name: if this fails, Wallet opens it later.
+	w, err := s.Wallet(ctx, u.ID)
+	return u, w, err
+}
+
+// Wallet returns the user's wallet account, opening it if need be.
+func (s *Service) Wallet(ctx context.Context, user emoney.ID) (emoney.Account, error) {
+	return s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: WalletName(user), Kind: emoney.AccountWallet})
+}
+
+// RateLimited is the error of too many attempts; it says when to try again.
+type RateLimited struct {
+	Err  *emoney.Error // code rate_limited
+	Wait time.Duration
+}
+
+func (r *RateLimited) Error() string { return r.Err.Error() }
+
+// RetryAfterSeconds is the wait rounded up to whole seconds.
+func (r *RateLimited) RetryAfterSeconds() int { return int(math.Ceil(r.Wait.Seconds())) }
+
+// Unwrap lets errors.As find the *emoney.Error.
+func (r *RateLimited) Unwrap() error { return r.Err }
+
+// Login checks the password and opens a session on device, returning its bearer token (shown
+// once, never stored). Errors: invalid, unauthorized (wrong e-mail or password: the same
+// answer for both), rate_limited (with the wait), internal.
+func (s *Service) Login(ctx context.Context, email, password, device string, ip netip.Addr) (string, emoney.Session, error) {
+	now := s.cfg.Now()
+	if ok, wait := s.perIP.allow("ip:"+ip.String(), now); !ok {
+		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts from this address"), wait}
+	}
+	email, err := normalEmail(email)
+	if err != nil {
+		return "", emoney.Session{}, err
+	}
+	if len(device) > 128 {
+		return "", emoney.Session{}, emoney.FieldError("device", "device must be at most 128 characters")
+	}
+	if ok, wait := s.perLogin.allow(email+"|"+ip.String(), now); !ok {
+		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts"), wait}
+	}
+	index, err := s.keys.Index("email", email)
+	if err != nil {
+		return "", emoney.Session{}, err
+	}
+	var u emoney.User
+	err = s.store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		u, err = tx.UserByEmail(ctx, index)
+		return err
+	})
+	wrong := emoney.Errorf(emoney.EUnauthorized, "wrong e-mail or password")
+	switch {
+	case emoney.ErrorCode(err) == emoney.ENotFound:
+		checkPassword(s.dummy, password) // spend the same time as for a real account
+		return "", emoney.Session{}, wrong
+	case err != nil:
+		return "", emoney.Session{}, err
+	case !checkPassword(u.PasswordHash, password):
+		return "", emoney.Session{}, wrong
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", emoney.Session{}, err
+	}
+	token := "emt_" + base64.RawURLEncoding.EncodeToString(raw)
+	sess := emoney.Session{TokenHash: tokenHash(token), User: u.ID, Device: device,
+		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC().Truncate(time.Microsecond)}
+	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+		return "", emoney.Session{}, err
+	}
+	return token, sess, nil
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Authenticate returns who a bearer token belongs to. Errors: unauthorized (unknown, expired or
+// revoked token), internal.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	bad := emoney.Errorf(emoney.EUnauthorized, "sign in again: the token is unknown, expired or revoked")
+	if !strings.HasPrefix(token, "emt_") || len(token) > 100 {
+		return Principal{}, bad
+	}
+	h := tokenHash(token)
+	var p Principal
+	err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+		sess, err := tx.Session(ctx, h)
+		if err != nil {
+			return err
+		}
+		if !sess.RevokedAt.IsZero() || !s.cfg.Now().Before(sess.ExpiresAt) {
+			return bad
+		}
+		u, err := tx.User(ctx, sess.User)
+		if err != nil {
+			return err
+		}
+		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h}
+		return nil
+	})
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		return Principal{}, bad
+	}
+	return p, err
+}
+
+// Logout revokes the session of p.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	return s.store.Update(ctx, func(tx emoney.Tx) error { return tx.RevokeSession(ctx, p.Session, s.cfg.Now()) })
+}
+
+// Email opens a user's sealed e-mail address.
+func (s *Service) Email(u emoney.User) (string, error) {
+	b, err := s.keys.Open(u.EmailSealed, "user:"+u.ID.String()+":email")
+	return string(b), err
+}
+
+// User returns a user (not_found if none).
+func (s *Service) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
+	var u emoney.User
+	err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		u, err = tx.User(ctx, id)
+		return err
+	})
+	return u, err
+}
