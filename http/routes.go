@@ -19,6 +19,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/login", s.wrap(s.login))
 	mux.Handle("POST /api/v1/logout", s.wrap(s.authed(s.logout)))
 	mux.Handle("GET /api/v1/me", s.wrap(s.authed(s.me)))
+
+	// Money.
+	mux.Handle("POST /api/v1/transfers", s.wrap(s.authed(s.transfer, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.authed(s.getTransfer, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/history", s.wrap(s.authed(s.history, emoney.RoleCustomer)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -31,10 +31,16 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // function that sends what SIGTERM sends (ctx cancellation) and returns run's error.
 func startServer(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
+	return startServerOn(t, filepath.Join(t.TempDir(), "emoney.db"), args...)
+}
+
+// startServerOn is startServer on the SQLite database at path.
+func startServerOn(t *testing.T, path string, args ...string) (string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan error, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "emoney.db")}, args...)
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
 	go func() { done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, &errb) }()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(30 * time.Second)
@@ -146,6 +152,17 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
+// decodeBody decodes a JSON answer into out.
+func decodeBody(t *testing.T, resp *http.Response, out any) {
+	t.Helper()
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", resp.Request.Method, resp.Request.URL, err, b)
+		}
+	}
+}
+
 // call sends a JSON request and decodes the JSON answer (if any) into out.
 func call(t *testing.T, method, url, token, body string, out any) *http.Response {
 	t.Helper()
@@ -164,11 +181,8 @@ func call(t *testing.T, method, url, token, body string, out any) *http.Response
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v\n%s", method, url, err, b)
-		}
+	if out != nil {
+		decodeBody(t, resp, out)
 	}
 	return resp
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"emoney"
+	"emoney/ledger"
+	"emoney/sqlite"
+)
+
+// user signs up and logs in over the API and returns the token and wallet id.
+func user(t *testing.T, api, email string) (token, wallet string) {
+	t.Helper()
+	var signed struct {
+		Wallet string `json:"wallet"`
+	}
+	if resp := call(t, "POST", api+"/signup", "", fmt.Sprintf(`{"email":%q,"password":"correct horse battery"}`, email), &signed); resp.StatusCode != 201 {
+		t.Fatalf("signup %s: %d", email, resp.StatusCode)
+	}
+	var login struct {
+		Token string `json:"token"`
+	}
+	if resp := call(t, "POST", api+"/login", "", fmt.Sprintf(`{"email":%q,"password":"correct horse battery"}`, email), &login); resp.StatusCode != 200 {
+		t.Fatalf("login %s: %d", email, resp.StatusCode)
+	}
+	return login.Token, signed.Wallet
+}
+
+// post sends a money-moving POST with an Idempotency-Key.
+func post(t *testing.T, url, token, key, body string, out any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		decodeBody(t, resp, out)
+	}
+	return resp
+}
+
+func TestTransfersOverHTTP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	base, _ := startServerOn(t, path)
+	api := base + "/api/v1"
+	alice, aliceWallet := user(t, api, "alice@example.com")
+	bob, bobWallet := user(t, api, "bob@example.com")
+	carol, _ := user(t, api, "carol@example.com")
+
+	// Money comes in as an operator would put it (cash-in and top-up endpoints come later):
+	// through the ledger, on a second handle of the same database.
+	ctx := context.Background()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(s, ledger.Config{})
+	bank, _ := l.OpenAccount(ctx, ledger.AccountSpec{Name: "bank:0005", Kind: emoney.AccountBank})
+	aw, _ := emoney.ParseID(aliceWallet)
+	if _, err := l.Transfer(ctx, "system:test", "fund-alice", ledger.Op{From: bank.ID, To: aw, Amount: 1000, Code: "topup"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	s.Close()
+
+	var e apiError
+	if resp := post(t, api+"/transfers", alice, "", `{"to":"`+bobWallet+`","amount":100}`, &e); resp.StatusCode != 400 || e.Error.Field != "Idempotency-Key" {
+		t.Errorf("no key: %d %+v", resp.StatusCode, e)
+	}
+	var tr struct {
+		ID       string `json:"id"`
+		From     string `json:"from"`
+		To       string `json:"to"`
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+	}
+	if resp := post(t, api+"/transfers", alice, "k1", `{"to":"`+bobWallet+`","amount":300}`, &tr); resp.StatusCode != 201 || tr.From != aliceWallet || tr.To != bobWallet || tr.Amount != 300 || tr.Currency != "JPY" {
+		t.Fatalf("transfer: %d %+v", resp.StatusCode, tr)
+	}
+	var again struct{ ID string }
+	if resp := post(t, api+"/transfers", alice, "k1", `{"to":"`+bobWallet+`","amount":300}`, &again); resp.StatusCode != 201 || again.ID != tr.ID {
+		t.Errorf("retry: %d %s, want %s", resp.StatusCode, again.ID, tr.ID)
+	}
+	for _, tc := range []struct {
+		key, body, code, field string
+		status                 int
+	}{
+		{"k1", `{"to":"` + bobWallet + `","amount":301}`, "conflict", "idempotency_key", 409},
+		{"k2", `{"to":"` + bobWallet + `","amount":701}`, "insufficient_funds", "amount", 422},
+		{"k3", `{"to":"` + bobWallet + `","amount":0}`, "invalid", "amount", 400},
+		{"k4", `{"to":"` + bobWallet + `","amount":-5}`, "invalid", "amount", 400},
+		{"k5", `{"to":"` + aliceWallet + `","amount":5}`, "invalid", "to", 400},
+		{"k6", `{"to":"` + bank.ID.String() + `","amount":5}`, "invalid", "to", 400},
+		{"k7", `{"to":"nope","amount":5}`, "invalid", "", 400},
+		{"k8", `{"to":"` + bobWallet + `","amount":5,"currency":"yen"}`, "invalid", "currency", 400},
+	} {
+		var e apiError
+		if resp := post(t, api+"/transfers", alice, tc.key, tc.body, &e); resp.StatusCode != tc.status || e.Error.Code != tc.code || (tc.field != "" && e.Error.Field != tc.field) {
+			t.Errorf("%s %s: %d %+v", tc.key, tc.body, resp.StatusCode, e)
+		}
+	}
+
+	// Parties see the transfer; anyone else is told it does not exist.
+	if resp := call(t, "GET", api+"/transfers/"+tr.ID, bob, "", nil); resp.StatusCode != 200 {
+		t.Errorf("bob reading his incoming transfer: %d", resp.StatusCode)
+	}
+	if resp := call(t, "GET", api+"/transfers/"+tr.ID, carol, "", &e); resp.StatusCode != 404 || e.Error.Code != "not_found" {
+		t.Errorf("carol reading someone else's transfer: %d %+v", resp.StatusCode, e)
+	}
+
+	// History, newest first, in pages.
+	for i := 0; i < 4; i++ {
+		if resp := post(t, api+"/transfers", bob, fmt.Sprint("b", i), `{"to":"`+aliceWallet+`","amount":10}`, nil); resp.StatusCode != 201 {
+			t.Fatalf("bob's transfer %d: %d", i, resp.StatusCode)
+		}
+	}
+	var page struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Amount int64  `json:"amount"`
+		} `json:"items"`
+		Next string `json:"next"`
+	}
+	var seen []int64
+	url := api + "/history?limit=2"
+	for i := 0; i < 5; i++ {
+		if resp := call(t, "GET", url, alice, "", &page); resp.StatusCode != 200 {
+			t.Fatalf("history: %d", resp.StatusCode)
+		}
+		for _, it := range page.Items {
+			seen = append(seen, it.Amount)
+		}
+		if page.Next == "" {
+			break
+		}
+		url = api + "/history?limit=2&before=" + page.Next
+		page.Next = ""
+	}
+	if fmt.Sprint(seen) != "[10 10 10 10 300 1000]" {
+		t.Errorf("alice's history %v", seen)
+	}
+	var me struct {
+		Wallet struct{ Balance int64 } `json:"wallet"`
+	}
+	call(t, "GET", api+"/me", alice, "", &me)
+	if me.Wallet.Balance != 740 {
+		t.Errorf("alice's balance %d, want 740", me.Wallet.Balance)
+	}
+	if resp := call(t, "GET", api+"/history?limit=500", alice, "", &e); resp.StatusCode != 400 || e.Error.Field != "limit" {
+		t.Errorf("limit=500: %d %+v", resp.StatusCode, e)
+	}
+}
