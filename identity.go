@@ -47,3 +47,13 @@ type Session struct {
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while valid
 }
+
+// Partner is an organisation that calls the API with a key: a cash-in agent network, a merchant,
+// a bank. The key itself is never stored: KeyHash is its SHA-256.
+type Partner struct {
+	ID        ID
+	Name      string
+	Role      Role // RoleAgent, RoleMerchant or RoleBank
+	KeyHash   []byte
+	CreatedAt time.Time
+}

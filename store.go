@@ -136,6 +136,8 @@ type ReadTx interface {
 	// Session returns the session with the given token hash (revoked or expired ones too),
 	// or not_found.
 	Session(ctx context.Context, tokenHash []byte) (Session, error)
+	// PartnerByKey returns the partner whose API key has the given hash, or not_found.
+	PartnerByKey(ctx context.Context, keyHash []byte) (Partner, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -177,6 +179,8 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// CreateUser records a new user; conflict if the id or the e-mail index is taken.
 	CreateUser(ctx context.Context, u User) error
+	// CreatePartner records a new partner; conflict if its id, name or key hash is taken.
+	CreatePartner(ctx context.Context, p Partner) error
 	// CreateSession records a new session; conflict if the token hash is taken.
 	CreateSession(ctx context.Context, s Session) error
 	// RevokeSession marks a session revoked at the given time, if it is not already; not_found

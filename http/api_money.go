@@ -149,3 +149,36 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p identity.Prin
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
+
+type cashInRequest struct {
+	Wallet emoney.ID `json:"wallet"`
+	Amount int64     `json:"amount"`
+}
+
+// cashIn credits a wallet for cash a cash-in agent received: POST /api/v1/cashins. The agent's
+// ledger account is debited: it owes the operator the cash it took.
+func (s *Server) cashIn(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var req cashInRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	agent, err := s.identity.PartnerAccount(ctx, p)
+	if err != nil {
+		return err
+	}
+	to, err := s.ledger.Account(ctx, req.Wallet)
+	if err != nil || to.Kind != emoney.AccountWallet {
+		return emoney.FieldError("wallet", "no wallet %s", req.Wallet)
+	}
+	tr, err := s.ledger.Transfer(ctx, p.LedgerPrincipal(), key, ledger.Op{From: agent.ID, To: to.ID, Amount: req.Amount, Code: "cashin"})
+	if err != nil {
+		return renameOpFields(err)
+	}
+	writeJSON(w, http.StatusCreated, toJSON(tr))
+	return nil
+}

@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/transfers", s.wrap(s.authed(s.transfer, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.authed(s.getTransfer, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/history", s.wrap(s.authed(s.history, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/cashins", s.wrap(s.authed(s.cashIn, emoney.RoleAgent)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

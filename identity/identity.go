@@ -61,16 +61,70 @@ func New(store emoney.Store, keys *pii.Keys, l *ledger.Ledger, cfg Config) (*Ser
 		perLogin: newLimiter(time.Minute, 5, 100_000), perIP: newLimiter(2*time.Second, 30, 100_000)}, nil
 }
 
-// Principal is who an authenticated request comes from.
+// Principal is who an authenticated request comes from: a user with a session, or a partner
+// with an API key.
 type Principal struct {
-	User    emoney.ID
+	User    emoney.ID // zero for partners
+	Partner emoney.ID // zero for users
 	Role    emoney.Role
 	KYCTier int
-	Session []byte // the session's token hash
+	Session []byte // the session's token hash (users)
 }
 
 // LedgerPrincipal is the name idempotency keys are scoped to.
-func (p Principal) LedgerPrincipal() string { return "user:" + p.User.String() }
+func (p Principal) LedgerPrincipal() string {
+	if !p.Partner.IsZero() {
+		return "partner:" + p.Partner.String()
+	}
+	return "user:" + p.User.String()
+}
+
+// PartnerAccountName is the ledger account of a partner: an agent's cash it owes, a merchant's
+// receivables.
+func PartnerAccountName(p emoney.Partner) string { return string(p.Role) + ":" + p.ID.String() }
+
+// CreatePartner registers a cash-in agent or a merchant with its ledger account and returns its
+// API key, shown this once. Errors: invalid (name, role), conflict (name taken), internal.
+func (s *Service) CreatePartner(ctx context.Context, name string, role emoney.Role) (emoney.Partner, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 || strings.ContainsFunc(name, unicode.IsControl) {
+		return emoney.Partner{}, "", emoney.FieldError("name", "name must be 1 to 100 characters")
+	}
+	kind := map[emoney.Role]emoney.AccountKind{emoney.RoleAgent: emoney.AccountAgent, emoney.RoleMerchant: emoney.AccountMerchant}[role]
+	if kind == "" {
+		return emoney.Partner{}, "", emoney.FieldError("role", "role must be agent or merchant")
+	}
+	key, hash, err := newSecret("emk_")
+	if err != nil {
+		return emoney.Partner{}, "", err
+	}
+	p := emoney.Partner{ID: s.cfg.IDs.NewID(), Name: name, Role: role, KeyHash: hash, CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond)}
+	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreatePartner(ctx, p) }); err != nil {
+		if emoney.ErrorCode(err) == emoney.EConflict {
+			return emoney.Partner{}, "", &emoney.Error{Code: emoney.EConflict, Field: "name", Message: "a partner with this name exists"}
+		}
+		return emoney.Partner{}, "", err
+	}
+	if _, err := s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: PartnerAccountName(p), Kind: kind}); err != nil {
+		return emoney.Partner{}, "", err
+	}
+	return p, key, nil
+}
+
+// PartnerAccount returns a partner's ledger account.
+func (s *Service) PartnerAccount(ctx context.Context, p Principal) (emoney.Account, error) {
+	return s.ledger.AccountByName(ctx, string(p.Role)+":"+p.Partner.String())
+}
+
+// newSecret returns a random bearer secret with the given prefix and its SHA-256.
+func newSecret(prefix string) (string, []byte, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, err
+	}
+	secret := prefix + base64.RawURLEncoding.EncodeToString(raw)
+	return secret, tokenHash(secret), nil
+}
 
 // WalletName is the ledger account name of a user's wallet.
 func WalletName(user emoney.ID) string { return "wallet:" + user.String() }
@@ -183,12 +237,11 @@ func (s *Service) Login(ctx context.Context, email, password, device string, ip 
 	case !checkPassword(u.PasswordHash, password):
 		return "", emoney.Session{}, wrong
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, hash, err := newSecret("emt_")
+	if err != nil {
 		return "", emoney.Session{}, err
 	}
-	token := "emt_" + base64.RawURLEncoding.EncodeToString(raw)
-	sess := emoney.Session{TokenHash: tokenHash(token), User: u.ID, Device: device,
+	sess := emoney.Session{TokenHash: hash, User: u.ID, Device: device,
 		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC().Truncate(time.Microsecond)}
 	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
 		return "", emoney.Session{}, err
@@ -201,11 +254,26 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// Authenticate returns who a bearer token belongs to. Errors: unauthorized (unknown, expired or
-// revoked token), internal.
+// Authenticate returns who a bearer token (a user's session, emt_…) or API key (a partner's,
+// emk_…) belongs to. Errors: unauthorized (unknown, expired or revoked), internal.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
 	bad := emoney.Errorf(emoney.EUnauthorized, "sign in again: the token is unknown, expired or revoked")
-	if !strings.HasPrefix(token, "emt_") || len(token) > 100 {
+	if len(token) > 100 {
+		return Principal{}, bad
+	}
+	if strings.HasPrefix(token, "emk_") {
+		var p emoney.Partner
+		err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+			var err error
+			p, err = tx.PartnerByKey(ctx, tokenHash(token))
+			return err
+		})
+		if emoney.ErrorCode(err) == emoney.ENotFound {
+			return Principal{}, emoney.Errorf(emoney.EUnauthorized, "unknown API key")
+		}
+		return Principal{Partner: p.ID, Role: p.Role}, err
+	}
+	if !strings.HasPrefix(token, "emt_") {
 		return Principal{}, bad
 	}
 	h := tokenHash(token)

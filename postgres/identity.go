@@ -67,3 +67,22 @@ func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) 
 	}
 	return nil
 }
+
+func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt))
+	return wrap("create partner", err)
+}
+
+func (t *tx) PartnerByKey(ctx context.Context, keyHash []byte) (emoney.Partner, error) {
+	var raw row.Partner
+	err := t.tx.QueryRow(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = $1`, keyHash).Scan(raw.Dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return emoney.Partner{}, emoney.Errorf(emoney.ENotFound, "partner not found")
+	}
+	if err != nil {
+		return emoney.Partner{}, wrap("partner", err)
+	}
+	p, err := raw.Decode()
+	return p, wrap("partner", err)
+}

@@ -82,3 +82,29 @@ func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) 
 	}
 	return nil
 }
+
+func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {
+	err := t.exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES (?, ?, ?, ?, ?)`,
+		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt))
+	return wrap("create partner", err)
+}
+
+func (t *tx) PartnerByKey(ctx context.Context, keyHash []byte) (emoney.Partner, error) {
+	rows, err := t.query(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = ?`, keyHash)
+	if err != nil {
+		return emoney.Partner{}, wrap("partner", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return emoney.Partner{}, wrap("partner", err)
+		}
+		return emoney.Partner{}, emoney.Errorf(emoney.ENotFound, "partner not found")
+	}
+	var raw row.Partner
+	if err := rows.Scan(raw.Dest()...); err != nil {
+		return emoney.Partner{}, wrap("partner", err)
+	}
+	p, err := raw.Decode()
+	return p, wrap("partner", err)
+}

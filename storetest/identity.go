@@ -37,6 +37,29 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 		}))
 	})
 
+	t.Run("Partners", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		p := emoney.Partner{ID: ids.NewID(), Name: "FamilyMart", Role: emoney.RoleAgent, KeyHash: []byte("key-1"), CreatedAt: at(1)}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreatePartner(c, p) }))
+		sameName := p
+		sameName.ID, sameName.KeyHash = ids.NewID(), []byte("key-2")
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreatePartner(c, sameName) }), emoney.EConflict)
+		sameKey := p
+		sameKey.ID, sameKey.Name = ids.NewID(), "Lawson"
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreatePartner(c, sameKey) }), emoney.EConflict)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			got, err := tx.PartnerByKey(c, []byte("key-1"))
+			must(t, err)
+			if got.ID != p.ID || got.Name != p.Name || got.Role != p.Role || !bytes.Equal(got.KeyHash, p.KeyHash) || !got.CreatedAt.Equal(p.CreatedAt) {
+				t.Errorf("partner = %+v, want %+v", got, p)
+			}
+			_, err = tx.PartnerByKey(c, []byte("key-x"))
+			wantCode(t, err, emoney.ENotFound)
+			return nil
+		}))
+	})
+
 	t.Run("Sessions", func(t *testing.T) {
 		s, _ := open(t, newDB)
 		c := ctx(t)

@@ -162,3 +162,71 @@ func TestTransfersOverHTTP(t *testing.T) {
 		t.Errorf("limit=500: %d %+v", resp.StatusCode, e)
 	}
 }
+
+func TestCashInOverHTTP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	db := "sqlite:" + path
+	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "FamilyMart", "--role", "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentKey := strings.TrimSpace(out)
+	if !strings.HasPrefix(agentKey, "emk_") {
+		t.Fatalf("partner create printed %q", out)
+	}
+	if _, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "FamilyMart", "--role", "agent"); err == nil {
+		t.Error("a second partner of the same name was created")
+	}
+	if _, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "Bank", "--role", "admin"); err == nil {
+		t.Error("a partner with an admin role was created")
+	}
+
+	base, _ := startServerOn(t, path)
+	api := base + "/api/v1"
+	alice, aliceWallet := user(t, api, "alice@example.com")
+	_, bobWallet := user(t, api, "bob@example.com")
+
+	var tr struct {
+		To     string `json:"to"`
+		Amount int64  `json:"amount"`
+		Code   string `json:"code"`
+	}
+	if resp := post(t, api+"/cashins", agentKey, "shop-42-receipt-1", `{"wallet":"`+aliceWallet+`","amount":5000}`, &tr); resp.StatusCode != 201 || tr.To != aliceWallet || tr.Amount != 5000 || tr.Code != "cashin" {
+		t.Fatalf("cash-in: %d %+v", resp.StatusCode, tr)
+	}
+	if resp := post(t, api+"/cashins", agentKey, "shop-42-receipt-1", `{"wallet":"`+aliceWallet+`","amount":5000}`, nil); resp.StatusCode != 201 {
+		t.Errorf("cash-in retry: %d", resp.StatusCode)
+	}
+	if resp := post(t, api+"/transfers", alice, "rent", `{"to":"`+bobWallet+`","amount":1200}`, nil); resp.StatusCode != 201 {
+		t.Errorf("transfer of cashed-in money: %d", resp.StatusCode)
+	}
+	var me struct {
+		Wallet struct{ Balance int64 } `json:"wallet"`
+	}
+	call(t, "GET", api+"/me", alice, "", &me)
+	if me.Wallet.Balance != 3800 {
+		t.Errorf("alice holds %d, want 3800 (the retried cash-in counted once)", me.Wallet.Balance)
+	}
+
+	// Each credential reaches only its own endpoints.
+	var e apiError
+	if resp := post(t, api+"/cashins", alice, "x", `{"wallet":"`+aliceWallet+`","amount":1000000}`, &e); resp.StatusCode != 403 || e.Error.Code != "forbidden" {
+		t.Errorf("a customer minting money: %d %+v", resp.StatusCode, e)
+	}
+	if resp := call(t, "GET", api+"/history", agentKey, "", &e); resp.StatusCode != 403 {
+		t.Errorf("an agent reading customer history: %d", resp.StatusCode)
+	}
+	if resp := post(t, api+"/cashins", "emk_forged", "y", `{"wallet":"`+aliceWallet+`","amount":1}`, &e); resp.StatusCode != 401 {
+		t.Errorf("forged key: %d", resp.StatusCode)
+	}
+	if resp := post(t, api+"/cashins", agentKey, "z", `{"wallet":"`+aliceWallet+`","amount":0}`, &e); resp.StatusCode != 400 || e.Error.Field != "amount" {
+		t.Errorf("cash-in of 0: %d %+v", resp.StatusCode, e)
+	}
+	out, _, err = cli(t, nil, "ledger", "verify", "--db", db)
+	if err != nil {
+		t.Errorf("ledger verify: %v\n%s", err, out)
+	}
+}

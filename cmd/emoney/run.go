@@ -28,6 +28,7 @@ Commands:
   ledger verify   check the ledger's invariants; exit 1 naming every account that differs
   audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
   bench ledger    measure durable transfers per second through the ledger
+  partner create  register a cash-in agent or merchant; prints its API key once
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
@@ -68,7 +69,7 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdMigrate(ctx, e, rest)
 	case "serve":
 		return cmdServe(ctx, e, rest)
-	case "ledger", "audit", "bench":
+	case "ledger", "audit", "bench", "partner":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
 		}
@@ -80,6 +81,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdAuditVerify(ctx, e, rest[1:])
 		case "bench ledger":
 			return cmdBenchLedger(ctx, e, rest[1:])
+		case "partner create":
+			return cmdPartnerCreate(ctx, e, rest[1:])
 		}
 		return fmt.Errorf("unknown command %q; see emoney help", sub)
 	}

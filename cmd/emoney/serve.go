@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"time"
 
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/ledger"
-	"emoney/pii"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -27,17 +25,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	proxies := fs.String("trusted-proxies", e.getenv("EMONEY_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env EMONEY_TRUSTED_PROXIES)")
 	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true", "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for requests in flight")
-	keyset := fs.String("keyset", e.getenv("EMONEY_KEYSET"), "keyset file for personal data (env EMONEY_KEYSET; default: keys/keyset.json beside a SQLite database, generated on first start)")
+	keyset := e.keysetFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	keysetPath := *keyset
-	if keysetPath == "" {
-		path, ok := strings.CutPrefix(*db, "sqlite:")
-		if !ok {
-			return errors.New("--keyset is required with PostgreSQL: the keys must not live with the data")
-		}
-		keysetPath = filepath.Join(filepath.Dir(path), "keys", "keyset.json")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -70,12 +60,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	lcfg.Observer = metrics
 	l := ledger.New(s, lcfg)
 	defer l.Close() // before the store closes: deferred calls run last-in first-out
-	keys, created, err := pii.LoadOrCreate(keysetPath)
+	keys, err := loadKeys(*keyset, *db, log)
 	if err != nil {
 		return err
-	}
-	if created {
-		log.Warn("generated a new keyset for personal data: keep it safe and outside the database; without it the data cannot be read", slog.String("path", keysetPath))
 	}
 	ids, err := identity.New(s, keys, l, identity.Config{})
 	if err != nil {

@@ -127,3 +127,22 @@ const (
 	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at`
 	SessionCols = `token_hash, user_id, device, created_at, expires_at, revoked_at`
 )
+
+// Partner is a row of the partners table as both stores select it (PartnerCols).
+type Partner struct {
+	ID, KeyHash []byte
+	Name, Role  string
+	CreatedAt   int64
+}
+
+// PartnerCols is the column list Partner.Dest expects.
+const PartnerCols = `id, name, role, key_hash, created_at`
+
+// Dest returns the scan destinations, in column order.
+func (r *Partner) Dest() []any { return []any{&r.ID, &r.Name, &r.Role, &r.KeyHash, &r.CreatedAt} }
+
+// Decode returns the partner the row holds.
+func (r *Partner) Decode() (emoney.Partner, error) {
+	id, err := emoney.IDFromBytes(r.ID)
+	return emoney.Partner{ID: id, Name: r.Name, Role: emoney.Role(r.Role), KeyHash: r.KeyHash, CreatedAt: Time(r.CreatedAt)}, err
+}

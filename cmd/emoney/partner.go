@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"emoney"
+	"emoney/identity"
+	"emoney/ledger"
+	"emoney/pii"
+)
+
+// keysetFlag adds --keyset with its environment fallback.
+func (e env) keysetFlag(fs *flag.FlagSet) *string {
+	return fs.String("keyset", e.getenv("EMONEY_KEYSET"), "keyset file for personal data (env EMONEY_KEYSET; default: keys/keyset.json beside a SQLite database, generated on first start)")
+}
+
+// loadKeys loads the keyset for personal data, or on SQLite without --keyset, the one beside the
+// database, generating it the first time with a warning.
+func loadKeys(keyset, db string, log *slog.Logger) (*pii.Keys, error) {
+	if keyset == "" {
+		path, ok := strings.CutPrefix(db, "sqlite:")
+		if !ok {
+			return nil, errors.New("--keyset is required with PostgreSQL: the keys must not live with the data")
+		}
+		keyset = filepath.Join(filepath.Dir(path), "keys", "keyset.json")
+	}
+	keys, created, err := pii.LoadOrCreate(keyset)
+	if err == nil && created {
+		log.Warn("generated a new keyset for personal data: keep it safe and outside the database; without it the data cannot be read", slog.String("path", keyset))
+	}
+	return keys, err
+}
+
+// cmdPartnerCreate registers a cash-in agent or merchant and prints its API key once.
+func cmdPartnerCreate(ctx context.Context, e env, args []string) error {
+	fs := e.flags("partner create")
+	db := e.dbFlag(fs)
+	keyset := e.keysetFlag(fs)
+	name := fs.String("name", "", "the partner's name, unique (e.g. a convenience-store chain)")
+	role := fs.String("role", "agent", "agent (cash-in network) or merchant")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := openMigrated(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	keys, err := loadKeys(*keyset, *db, slog.New(slog.NewTextHandler(e.stderr, nil)))
+	if err != nil {
+		return err
+	}
+	l := ledger.New(s, ledgerConfig(s, 0))
+	defer l.Close()
+	ids, err := identity.New(s, keys, l, identity.Config{})
+	if err != nil {
+		return err
+	}
+	p, key, err := ids.CreatePartner(ctx, *name, emoney.Role(*role))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "partner %q (%s) created as %s; its API key is shown this once:\n", p.Name, p.Role, p.ID)
+	fmt.Fprintln(e.stdout, key)
+	return nil
+}
