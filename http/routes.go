@@ -13,6 +13,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /healthz", s.wrap(s.healthz))
 	mux.Handle("GET /readyz", s.wrap(s.readyz))
 	mux.Handle("GET /metrics", s.cfg.Metrics.handler())
+	mux.Handle("GET /api/v1/openapi.json", s.wrap(s.openapi))
 
 	// Identity.
 	mux.Handle("POST /api/v1/signup", s.wrap(s.signup))

@@ -45,9 +45,7 @@ func post(t *testing.T, url, token, key, body string, out any) *http.Response {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if out != nil {
-		decodeBody(t, resp, out)
-	}
+	decodeBody(t, resp, out)
 	return resp
 }
 

@@ -152,11 +152,12 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
-// decodeBody decodes a JSON answer into out.
+// decodeBody checks an answer against the OpenAPI document and decodes its JSON into out.
 func decodeBody(t *testing.T, resp *http.Response, out any) {
 	t.Helper()
 	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 {
+	checkAgainstSpec(t, resp.Request, resp, b)
+	if len(b) > 0 && out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatalf("%s %s: %v\n%s", resp.Request.Method, resp.Request.URL, err, b)
 		}
@@ -181,9 +182,7 @@ func call(t *testing.T, method, url, token, body string, out any) *http.Response
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if out != nil {
-		decodeBody(t, resp, out)
-	}
+	decodeBody(t, resp, out)
 	return resp
 }
 
