@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -37,6 +38,49 @@ type Service struct {
 
 	perLogin *limiter // per e-mail and IP
 	perIP    *limiter // per IP, across e-mails (credential stuffing)
+
+	sessions sessionCache
+}
+
+// sessionTTL is how long a checked session is trusted without asking the store again: the
+// longest another instance may honour a token after it was revoked elsewhere (this instance
+// forgets it at once).
+const sessionTTL = 2 * time.Second
+
+// sessionCache remembers recently checked sessions by token hash.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSession
+}
+
+type cachedSession struct {
+	p     Principal
+	until time.Time
+}
+
+func (c *sessionCache) get(h []byte, now time.Time) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(h)]
+	if !ok || !now.Before(e.until) {
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *sessionCache) put(h []byte, p Principal, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 100_000 {
+		c.m = map[string]cachedSession{}
+	}
+	c.m[string(h)] = cachedSession{p, until}
+}
+
+func (c *sessionCache) forget(h []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, string(h))
 }
 
 // New returns the service.
@@ -58,7 +102,8 @@ func New(store emoney.Store, keys *pii.Keys, l *ledger.Ledger, cfg Config) (*Ser
 		return nil, err
 	}
 	return &Service{store: store, keys: keys, ledger: l, cfg: cfg, dummy: dummy,
-		perLogin: newLimiter(time.Minute, 5, 100_000), perIP: newLimiter(2*time.Second, 30, 100_000)}, nil
+		// Per IP it is generous: mobile carriers put many customers behind one address.
+		perLogin: newLimiter(time.Minute, 5, 100_000), perIP: newLimiter(200*time.Millisecond, 100, 100_000)}, nil
 }
 
 // Principal is who an authenticated request comes from: a user with a session, or a partner
@@ -180,9 +225,14 @@ func (s *Service) SignUp(ctx context.Context, email, password string) (emoney.Us
 	return u, w, err
 }
 
-// Wallet returns the user's wallet account, opening it if need be.
+// Wallet returns the user's wallet account, opening it if need be (sign-up opens it; this
+// covers a sign-up cut short between the two).
 func (s *Service) Wallet(ctx context.Context, user emoney.ID) (emoney.Account, error) {
-	return s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: WalletName(user), Kind: emoney.AccountWallet})
+	a, err := s.ledger.AccountByName(ctx, WalletName(user))
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		return s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: WalletName(user), Kind: emoney.AccountWallet})
+	}
+	return a, err
 }
 
 // RateLimited is the error of too many attempts; it says when to try again.
@@ -277,14 +327,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		return Principal{}, bad
 	}
 	h := tokenHash(token)
+	now := s.cfg.Now()
+	if p, ok := s.sessions.get(h, now); ok {
+		return p, nil
+	}
 	var p Principal
+	until := now.Add(sessionTTL)
 	err := s.store.View(ctx, func(tx emoney.ReadTx) error {
 		sess, err := tx.Session(ctx, h)
 		if err != nil {
 			return err
 		}
-		if !sess.RevokedAt.IsZero() || !s.cfg.Now().Before(sess.ExpiresAt) {
+		if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
 			return bad
+		}
+		if sess.ExpiresAt.Before(until) {
+			until = sess.ExpiresAt
 		}
 		u, err := tx.User(ctx, sess.User)
 		if err != nil {
@@ -296,12 +354,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if emoney.ErrorCode(err) == emoney.ENotFound {
 		return Principal{}, bad
 	}
-	return p, err
+	if err != nil {
+		return Principal{}, err
+	}
+	s.sessions.put(h, p, until)
+	return p, nil
 }
 
 // Logout revokes the session of p.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	return s.store.Update(ctx, func(tx emoney.Tx) error { return tx.RevokeSession(ctx, p.Session, s.cfg.Now()) })
+	s.sessions.forget(p.Session)
+	err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.RevokeSession(ctx, p.Session, s.cfg.Now()) })
+	s.sessions.forget(p.Session) // a request checked meanwhile may have cached it again
+	return err
 }
 
 // Email opens a user's sealed e-mail address.

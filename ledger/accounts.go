@@ -11,13 +11,42 @@ import (
 // deleted once written, so a cached account stays true whichever process wrote it; balances,
 // which do change, are never cached.
 type accountCache struct {
-	mu  sync.RWMutex
-	m   map[emoney.ID]emoney.Account
-	max int
+	mu     sync.RWMutex
+	m      map[emoney.ID]emoney.Account
+	byname map[string]emoney.ID
+	max    int
 }
 
 func newAccountCache(max int) *accountCache {
-	return &accountCache{m: make(map[emoney.ID]emoney.Account), max: max}
+	return &accountCache{m: make(map[emoney.ID]emoney.Account), byname: make(map[string]emoney.ID), max: max}
+}
+
+func (c *accountCache) get(id emoney.ID) (emoney.Account, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.m[id]
+	return a, ok
+}
+
+func (c *accountCache) byName(name string) (emoney.Account, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.m[c.byname[name]]
+	return a, ok
+}
+
+// put remembers accounts, starting over when full.
+func (c *accountCache) put(as ...emoney.Account) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m)+len(as) > c.max {
+		clear(c.m)
+		clear(c.byname)
+	}
+	for _, a := range as {
+		c.m[a.ID] = a
+		c.byname[a.Name] = a.ID
+	}
 }
 
 // load puts the accounts with the given ids into into, from the cache or else from tx.
@@ -40,15 +69,10 @@ func (c *accountCache) load(ctx context.Context, tx emoney.ReadTx, ids []emoney.
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if len(c.m)+len(found) > c.max {
-		c.m = make(map[emoney.ID]emoney.Account) // simplest bound: start over
-	}
+	c.put(found...)
 	for _, a := range found {
-		c.m[a.ID] = a
 		into[a.ID] = a
 	}
-	c.mu.Unlock()
 	return nil
 }
 

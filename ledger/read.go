@@ -89,21 +89,39 @@ func (l *Ledger) openAccounts(ctx context.Context, specs []AccountSpec) ([]emone
 // TopicAccountOpened is the outbox topic of a newly opened account.
 const TopicAccountOpened = "ledger.account_opened"
 
-// Account returns the account with the given id (not_found if none).
-func (l *Ledger) Account(ctx context.Context, id emoney.ID) (a emoney.Account, err error) {
-	err = l.store.View(ctx, func(tx emoney.ReadTx) error {
-		a, err = tx.Account(ctx, id)
-		return err
+// Account returns the account with the given id (not_found if none). Accounts never change,
+// so it answers from memory when it can.
+func (l *Ledger) Account(ctx context.Context, id emoney.ID) (emoney.Account, error) {
+	if a, ok := l.accounts.get(id); ok {
+		return a, nil
+	}
+	found := map[emoney.ID]emoney.Account{}
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		return l.accounts.load(ctx, tx, []emoney.ID{id}, found)
 	})
-	return a, err
+	if err != nil {
+		return emoney.Account{}, err
+	}
+	a, ok := found[id]
+	if !ok {
+		return emoney.Account{}, emoney.Errorf(emoney.ENotFound, "account not found")
+	}
+	return a, nil
 }
 
-// AccountByName returns the account with the given name (not_found if none).
+// AccountByName returns the account with the given name (not_found if none), from memory when it
+// can.
 func (l *Ledger) AccountByName(ctx context.Context, name string) (a emoney.Account, err error) {
+	if a, ok := l.accounts.byName(name); ok {
+		return a, nil
+	}
 	err = l.store.View(ctx, func(tx emoney.ReadTx) error {
 		a, err = tx.AccountByName(ctx, name)
 		return err
 	})
+	if err == nil {
+		l.accounts.put(a)
+	}
 	return a, err
 }
 

@@ -80,7 +80,7 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader.SetMaxOpenConns(4)
+	reader.SetMaxOpenConns(8)
 	s := &Store{path: path, writer: writer, reader: reader, stmts: map[string]*sql.Stmt{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.checkpointer()
 	return s, nil

@@ -28,6 +28,7 @@ Commands:
   ledger verify   check the ledger's invariants; exit 1 naming every account that differs
   audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
   bench ledger    measure durable transfers per second through the ledger
+  bench http      measure authenticated P2P transfers per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
   version         print the version
 
@@ -81,6 +82,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdAuditVerify(ctx, e, rest[1:])
 		case "bench ledger":
 			return cmdBenchLedger(ctx, e, rest[1:])
+		case "bench http":
+			return cmdBenchHTTP(ctx, e, rest[1:])
 		case "partner create":
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		}

@@ -232,3 +232,25 @@ func TestBenchLedgerJSON(t *testing.T) {
 		t.Errorf("bench result %+v", r)
 	}
 }
+
+func TestBenchHTTPJSON(t *testing.T) {
+	out, _, err := cli(t, nil, "bench", "http", "--duration", "1s", "--concurrency", "4", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Name        string  `json:"name"`
+		Store       string  `json:"store"`
+		Concurrency int     `json:"concurrency"`
+		Ops         int64   `json:"ops"`
+		Errors      int64   `json:"errors"`
+		P99         float64 `json:"p99_ms"`
+	}
+	lastJSON(t, out, &r)
+	if r.Name != "http" || r.Store != "sqlite" || r.Concurrency != 4 || r.Ops <= 0 || r.Errors != 0 || r.P99 <= 0 {
+		t.Errorf("bench result %+v", r)
+	}
+	if _, _, err := cli(t, nil, "bench", "http", "--url", "http://127.0.0.1:1"); err == nil {
+		t.Error("--url without --agent-key accepted")
+	}
+}

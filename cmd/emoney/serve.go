@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"emoney"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/ledger"
@@ -50,26 +51,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log := slog.New(h)
 
 	fmt.Fprintln(e.stderr, "emoney:", devBanner)
-	s, err := openAndMigrate(ctx, *db)
+	svc, err := openService(ctx, *db, *keyset, emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	metrics := emhttp.NewMetrics()
-	lcfg := ledgerConfig(s, 0)
-	lcfg.Observer = metrics
-	l := ledger.New(s, lcfg)
-	defer l.Close() // before the store closes: deferred calls run last-in first-out
-	keys, err := loadKeys(*keyset, *db, log)
-	if err != nil {
-		return err
-	}
-	ids, err := identity.New(s, keys, l, identity.Config{})
-	if err != nil {
-		return err
-	}
-	srv := emhttp.New(emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log, Metrics: metrics},
-		emhttp.Deps{Store: s, Ledger: l, Identity: ids})
+	defer svc.Close()
+	srv, s := svc.server, svc.store
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}
@@ -99,4 +86,48 @@ func envOr(e env, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// service is everything `emoney serve` runs, wired: store, ledger, identity, HTTP server.
+type service struct {
+	store    emoney.Store
+	ledger   *ledger.Ledger
+	identity *identity.Service
+	server   *emhttp.Server
+}
+
+// openService opens the store (migrating it), the keyset, the ledger and the identity service,
+// and makes the HTTP server over them. Close undoes it.
+func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*service, error) {
+	s, err := openAndMigrate(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	keys, err := loadKeys(keyset, db, cfg.Logger)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = emhttp.NewMetrics()
+	}
+	lcfg := ledgerConfig(s, 0)
+	lcfg.Observer = cfg.Metrics
+	l := ledger.New(s, lcfg)
+	ids, err := identity.New(s, keys, l, identity.Config{})
+	if err != nil {
+		l.Close()
+		s.Close()
+		return nil, err
+	}
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids})
+	return &service{store: s, ledger: l, identity: ids, server: srv}, nil
+}
+
+// Close stops the ledger, then closes the store. The server must have shut down first.
+func (s *service) Close() error {
+	return errors.Join(s.ledger.Close(), s.store.Close())
 }
