@@ -14,20 +14,21 @@ import (
 
 // transferJSON is a ledger record as the API shows it to one of its parties.
 type transferJSON struct {
-	ID        emoney.ID           `json:"id"`
-	Kind      emoney.TransferKind `json:"kind"`
-	From      emoney.ID           `json:"from"`
-	To        emoney.ID           `json:"to"`
-	Amount    int64               `json:"amount"`
-	Currency  emoney.Currency     `json:"currency"`
-	Code      string              `json:"code"`
-	PendingID emoney.ID           `json:"pending_id,omitzero"`
-	CreatedAt string              `json:"created_at"`
+	ID         emoney.ID           `json:"id"`
+	Kind       emoney.TransferKind `json:"kind"`
+	From       emoney.ID           `json:"from"`
+	To         emoney.ID           `json:"to"`
+	Amount     int64               `json:"amount"`
+	Currency   emoney.Currency     `json:"currency"`
+	Code       string              `json:"code"`
+	PendingID  emoney.ID           `json:"pending_id,omitzero"`
+	ReversalOf emoney.ID           `json:"reversal_of,omitzero"`
+	CreatedAt  string              `json:"created_at"`
 }
 
 func toJSON(t emoney.Transfer) transferJSON {
 	return transferJSON{ID: t.ID, Kind: t.Kind, From: t.From, To: t.To, Amount: t.Amount, Currency: t.Currency,
-		Code: t.Code, PendingID: t.PendingID, CreatedAt: t.CreatedAt.Format(time.RFC3339Nano)}
+		Code: t.Code, PendingID: t.PendingID, ReversalOf: t.ReversalOf, CreatedAt: t.CreatedAt.Format(time.RFC3339Nano)}
 }
 
 type transferRequest struct {

@@ -26,6 +26,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.authed(s.getTransfer, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/history", s.wrap(s.authed(s.history, emoney.RoleCustomer)))
 	mux.Handle("POST /api/v1/cashins", s.wrap(s.authed(s.cashIn, emoney.RoleAgent)))
+	mux.Handle("GET /api/v1/partner", s.wrap(s.authed(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
+	mux.Handle("POST /api/v1/payments", s.wrap(s.authed(s.pay, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/refunds", s.wrap(s.authed(s.refund, emoney.RoleMerchant)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -228,3 +228,87 @@ func TestCashInOverHTTP(t *testing.T) {
 		t.Errorf("ledger verify: %v\n%s", err, out)
 	}
 }
+
+func TestPaymentsAndRefundsOverHTTP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	db := "sqlite:" + path
+	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	key := func(name, role string) string {
+		t.Helper()
+		out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", name, "--role", role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	agent, shop, otherShop := key("Lawson", "agent"), key("Book shop", "merchant"), key("Cafe", "merchant")
+
+	base, _ := startServerOn(t, path)
+	api := base + "/api/v1"
+	alice, aliceWallet := user(t, api, "alice@example.com")
+	if resp := post(t, api+"/cashins", agent, "r1", `{"wallet":"`+aliceWallet+`","amount":10000}`, nil); resp.StatusCode != 201 {
+		t.Fatalf("cash-in: %d", resp.StatusCode)
+	}
+	var me struct {
+		Account string `json:"account"`
+		Role    string `json:"role"`
+	}
+	if resp := call(t, "GET", api+"/partner", shop, "", &me); resp.StatusCode != 200 || me.Role != "merchant" || me.Account == "" {
+		t.Fatalf("partner: %d %+v", resp.StatusCode, me)
+	}
+	var pay struct {
+		ID     string `json:"id"`
+		To     string `json:"to"`
+		Amount int64  `json:"amount"`
+	}
+	if resp := post(t, api+"/payments", alice, "book-1", `{"merchant":"`+me.Account+`","amount":3000}`, &pay); resp.StatusCode != 201 || pay.To != me.Account || pay.Amount != 3000 {
+		t.Fatalf("payment: %d %+v", resp.StatusCode, pay)
+	}
+	var e apiError
+	if resp := post(t, api+"/payments", alice, "book-2", `{"merchant":"`+aliceWallet+`","amount":1}`, &e); resp.StatusCode != 400 || e.Error.Field != "merchant" {
+		t.Errorf("paying a wallet as a merchant: %d %+v", resp.StatusCode, e)
+	}
+
+	var ref struct {
+		From       string `json:"from"`
+		To         string `json:"to"`
+		Amount     int64  `json:"amount"`
+		Code       string `json:"code"`
+		ReversalOf string `json:"reversal_of"`
+	}
+	if resp := post(t, api+"/refunds", shop, "rf-1", `{"payment":"`+pay.ID+`","amount":1000}`, &ref); resp.StatusCode != 201 || ref.From != me.Account || ref.To != aliceWallet || ref.Amount != 1000 || ref.Code != "refund" || ref.ReversalOf != pay.ID {
+		t.Fatalf("refund: %d %+v", resp.StatusCode, ref)
+	}
+	for _, tc := range []struct {
+		who, key, body, code string
+		status               int
+	}{
+		{shop, "rf-2", `{"payment":"` + pay.ID + `","amount":2001}`, "conflict", 409},   // more than is left
+		{otherShop, "rf-3", `{"payment":"` + pay.ID + `","amount":1}`, "not_found", 404}, // not its payment
+		{alice, "rf-4", `{"payment":"` + pay.ID + `","amount":1}`, "forbidden", 403},     // customers do not refund
+		{shop, "rf-5", `{"payment":"` + pay.ID + `","amount":-1}`, "invalid", 400},
+	} {
+		var e apiError
+		if resp := post(t, api+"/refunds", tc.who, tc.key, tc.body, &e); resp.StatusCode != tc.status || e.Error.Code != tc.code {
+			t.Errorf("refund %s: %d %+v", tc.body, resp.StatusCode, e)
+		}
+	}
+	if resp := post(t, api+"/refunds", shop, "rf-6", `{"payment":"`+pay.ID+`"}`, &ref); resp.StatusCode != 201 || ref.Amount != 2000 {
+		t.Errorf("refund of the rest: %d %+v", resp.StatusCode, ref)
+	}
+	if resp := post(t, api+"/refunds", shop, "rf-7", `{"payment":"`+pay.ID+`"}`, &e); resp.StatusCode != 409 {
+		t.Errorf("refund after everything was refunded: %d %+v", resp.StatusCode, e)
+	}
+	var mine struct {
+		Wallet struct{ Balance int64 } `json:"wallet"`
+	}
+	call(t, "GET", api+"/me", alice, "", &mine)
+	if mine.Wallet.Balance != 10000 {
+		t.Errorf("alice holds %d after a fully refunded payment, want 10000", mine.Wallet.Balance)
+	}
+	if out, _, err := cli(t, nil, "ledger", "verify", "--db", db); err != nil {
+		t.Errorf("ledger verify: %v\n%s", err, out)
+	}
+}
