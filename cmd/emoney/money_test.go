@@ -285,7 +285,7 @@ func TestPaymentsAndRefundsOverHTTP(t *testing.T) {
 		who, key, body, code string
 		status               int
 	}{
-		{shop, "rf-2", `{"payment":"` + pay.ID + `","amount":2001}`, "conflict", 409},   // more than is left
+		{shop, "rf-2", `{"payment":"` + pay.ID + `","amount":2001}`, "conflict", 409},    // more than is left
 		{otherShop, "rf-3", `{"payment":"` + pay.ID + `","amount":1}`, "not_found", 404}, // not its payment
 		{alice, "rf-4", `{"payment":"` + pay.ID + `","amount":1}`, "forbidden", 403},     // customers do not refund
 		{shop, "rf-5", `{"payment":"` + pay.ID + `","amount":-1}`, "invalid", 400},
