@@ -19,6 +19,7 @@ import (
 
 	"emoney"
 	"emoney/ledger"
+	"emoney/postgres/pgtest"
 )
 
 var (
@@ -110,18 +111,22 @@ func TestCrashChild(t *testing.T) {
 
 // A writer SIGKILLed at random moments under concurrent load loses no acknowledged transfer,
 // applies none twice or by halves, answers retries with the first result, and leaves a ledger
-// that verifies.
+// that verifies: on SQLite, and on PostgreSQL.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns and kills processes")
 	}
+	t.Run("sqlite", func(t *testing.T) { crashRecovery(t, filepath.Join(t.TempDir(), "crash.db")) })
+	t.Run("postgres", func(t *testing.T) { crashRecovery(t, pgtest.Database(t)) })
+}
+
+func crashRecovery(t *testing.T, path string) {
 	seed := *crashSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
 	t.Logf("crash seed %d (rerun with -crash.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	path := filepath.Join(t.TempDir(), "crash.db")
 	ctx := context.Background()
 	{
 		l, s := newLedger(t, path)

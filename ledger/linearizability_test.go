@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,23 +14,36 @@ import (
 
 	"emoney"
 	"emoney/ledger"
+	"emoney/postgres"
 	"emoney/sqlite"
 )
 
-// newLedger opens a fresh SQLite store in a temp dir with a ledger over it.
-func newLedger(t *testing.T, path string) (*ledger.Ledger, emoney.Store) {
+// newLedger opens a store with a ledger over it: where is a PostgreSQL DSN, a SQLite path, or
+// "" for a fresh SQLite file in a temp dir. PostgreSQL runs two committers, as emoney does.
+func newLedger(t *testing.T, where string) (*ledger.Ledger, emoney.Store) {
 	t.Helper()
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "emoney.db")
+	ctx := context.Background()
+	var (
+		s   emoney.Store
+		err error
+		cfg ledger.Config
+	)
+	switch {
+	case strings.HasPrefix(where, "postgres://"):
+		s, err = postgres.Open(ctx, where, postgres.Config{})
+		cfg.Committers = 2
+	case where == "":
+		s, err = sqlite.Open(filepath.Join(t.TempDir(), "emoney.db"))
+	default:
+		s, err = sqlite.Open(where)
 	}
-	s, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Migrate(context.Background()); err != nil {
+	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(s, ledger.Config{})
+	l := ledger.New(s, cfg)
 	t.Cleanup(func() { l.Close(); s.Close() })
 	return l, s
 }
