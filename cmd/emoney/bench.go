@@ -34,18 +34,11 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer stop()
-	dsn := *db
-	if dsn != "" {
-		fmt.Fprintf(e.stderr, "bench ledger: adds %d wallets and their transfers to %s for good (ledger history is append-only)\n", *accounts, dsn)
+	dsn, cleanup, err := scratchDB(e, "bench ledger", *db, fmt.Sprintf("%d wallets and their transfers", *accounts))
+	if err != nil {
+		return err
 	}
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "emoney-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		dsn = "sqlite:" + filepath.Join(dir, "bench.db")
-	}
+	defer cleanup()
 	s, err := openAndMigrate(ctx, dsn)
 	if err != nil {
 		return err
@@ -92,17 +85,11 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 		}
 		cfg.URLs = strings.Split(*urls, ",")
 	} else {
-		dsn := *db
-		if dsn == "" {
-			dir, err := os.MkdirTemp("", "emoney-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			dsn = "sqlite:" + filepath.Join(dir, "bench.db")
-		} else {
-			fmt.Fprintf(e.stderr, "bench http: adds users, wallets and transfers to %s for good\n", dsn)
+		dsn, cleanup, err := scratchDB(e, "bench http", *db, "users, wallets and transfers")
+		if err != nil {
+			return err
 		}
+		defer cleanup()
 		// The clients stand for customers behind a proxy on this host (see bench.HTTP).
 		svc, err := openService(ctx, dsn, "", emhttp.Config{Mode: "development", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 		if err != nil {
@@ -149,4 +136,18 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// scratchDB is where a benchmark writes: dsn if given (after saying what it will add there for
+// good), else a fresh SQLite file in a temporary folder that cleanup removes.
+func scratchDB(e env, bench, dsn, what string) (string, func(), error) {
+	if dsn != "" {
+		fmt.Fprintf(e.stderr, "%s: adds %s to %s for good (ledger history is append-only)\n", bench, what, dsn)
+		return dsn, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "emoney-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	return "sqlite:" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
 }

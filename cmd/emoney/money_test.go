@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,24 +28,6 @@ func user(t *testing.T, api, email string) (token, wallet string) {
 		t.Fatalf("login %s: %d", email, resp.StatusCode)
 	}
 	return login.Token, signed.Wallet
-}
-
-// post sends a money-moving POST with an Idempotency-Key.
-func post(t *testing.T, url, token, key, body string, out any) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	decodeBody(t, resp, out)
-	return resp
 }
 
 func TestTransfersOverHTTP(t *testing.T) {

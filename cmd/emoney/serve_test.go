@@ -167,6 +167,18 @@ func decodeBody(t *testing.T, resp *http.Response, out any) {
 // call sends a JSON request and decodes the JSON answer (if any) into out.
 func call(t *testing.T, method, url, token, body string, out any) *http.Response {
 	t.Helper()
+	return send(t, method, url, token, "", body, out)
+}
+
+// post sends a money-moving POST with an Idempotency-Key.
+func post(t *testing.T, url, token, key, body string, out any) *http.Response {
+	t.Helper()
+	return send(t, "POST", url, token, key, body, out)
+}
+
+// send makes one API request, checks the answer against the OpenAPI document and decodes it.
+func send(t *testing.T, method, url, token, key, body string, out any) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +188,9 @@ func call(t *testing.T, method, url, token, body string, out any) *http.Response
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
