@@ -48,18 +48,18 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Result, error) {
 	for i := range users {
 		base := cfg.URLs[i%len(cfg.URLs)]
 		email := fmt.Sprintf("bench-%d-%d@example.com", run, i)
+		// Customers come from addresses of their own (RFC 2544's benchmark range), as the
+		// proxy in front of the servers reports them; the in-process server trusts 127.0.0.1.
+		fwd := fmt.Sprintf("198.18.%d.%d", i/250, 1+i%250)
 		var signed struct {
 			Wallet string `json:"wallet"`
 		}
-		if err := do(ctx, client, "POST", base+"/api/v1/signup", "", "", map[string]any{"email": email, "password": "bench password 1"}, 201, &signed); err != nil {
+		if err := doFrom(ctx, client, fwd, "POST", base+"/api/v1/signup", "", "", map[string]any{"email": email, "password": "bench password 1"}, 201, &signed); err != nil {
 			return Result{}, err
 		}
 		var login struct {
 			Token string `json:"token"`
 		}
-		// Customers sign in from addresses of their own (RFC 2544's benchmark range), as the
-		// proxy in front of the servers reports them; the in-process server trusts 127.0.0.1.
-		fwd := fmt.Sprintf("198.18.%d.%d", i/250, 1+i%250)
 		if err := doFrom(ctx, client, fwd, "POST", base+"/api/v1/login", "", "", map[string]any{"email": email, "password": "bench password 1", "device": "bench"}, 200, &login); err != nil {
 			return Result{}, err
 		}

@@ -27,7 +27,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, 0); err != nil {
 		return err
 	}
-	u, wallet, err := s.identity.SignUp(r.Context(), req.Email, req.Password)
+	u, wallet, err := s.identity.SignUp(r.Context(), req.Email, req.Password, ClientIP(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,27 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 			"available": bal.Available()},
 	})
 	return nil
+}
+
+// user runs h for requests signed in as a user (a session token) with one of roles (any user
+// role if none is named). Partners' keys are forbidden here.
+func (s *Server) user(h func(http.ResponseWriter, *http.Request, identity.Principal) error, roles ...emoney.Role) handler {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+		if p.User.IsZero() {
+			return emoney.Errorf(emoney.EForbidden, "this is for signed-in users, not API keys")
+		}
+		return h(w, r, p)
+	}, roles...)
+}
+
+// partner runs h for requests made with a partner's API key whose role is one of roles.
+func (s *Server) partner(h func(http.ResponseWriter, *http.Request, identity.Principal) error, roles ...emoney.Role) handler {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+		if p.Partner.IsZero() {
+			return emoney.Errorf(emoney.EForbidden, "this is for partners' API keys")
+		}
+		return h(w, r, p)
+	}, roles...)
 }
 
 // authed runs h for requests with a valid bearer token whose role is one of roles (any role if

@@ -18,17 +18,17 @@ func (s *Server) routes() http.Handler {
 	// Identity.
 	mux.Handle("POST /api/v1/signup", s.wrap(s.signup))
 	mux.Handle("POST /api/v1/login", s.wrap(s.login))
-	mux.Handle("POST /api/v1/logout", s.wrap(s.authed(s.logout)))
-	mux.Handle("GET /api/v1/me", s.wrap(s.authed(s.me)))
+	mux.Handle("POST /api/v1/logout", s.wrap(s.user(s.logout)))
+	mux.Handle("GET /api/v1/me", s.wrap(s.user(s.me)))
 
 	// Money.
-	mux.Handle("POST /api/v1/transfers", s.wrap(s.authed(s.transfer, emoney.RoleCustomer)))
-	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.authed(s.getTransfer, emoney.RoleCustomer)))
-	mux.Handle("GET /api/v1/history", s.wrap(s.authed(s.history, emoney.RoleCustomer)))
-	mux.Handle("POST /api/v1/cashins", s.wrap(s.authed(s.cashIn, emoney.RoleAgent)))
-	mux.Handle("GET /api/v1/partner", s.wrap(s.authed(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
-	mux.Handle("POST /api/v1/payments", s.wrap(s.authed(s.pay, emoney.RoleCustomer)))
-	mux.Handle("POST /api/v1/refunds", s.wrap(s.authed(s.refund, emoney.RoleMerchant)))
+	mux.Handle("POST /api/v1/transfers", s.wrap(s.user(s.transfer, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.user(s.getTransfer, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/history", s.wrap(s.user(s.history, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/payments", s.wrap(s.user(s.pay, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/cashins", s.wrap(s.partner(s.cashIn, emoney.RoleAgent)))
+	mux.Handle("POST /api/v1/refunds", s.wrap(s.partner(s.refund, emoney.RoleMerchant)))
+	mux.Handle("GET /api/v1/partner", s.wrap(s.partner(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"math"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +37,10 @@ type Service struct {
 	cfg    Config
 	dummy  string // a hash to check against when the e-mail is unknown, so timing says nothing
 
-	perLogin *limiter // per e-mail and IP
-	perIP    *limiter // per IP, across e-mails (credential stuffing)
+	perAccount *limiter      // wrong guesses at one account, from anywhere
+	perIP      *limiter      // sign-ins from one address (/64), across accounts (credential stuffing)
+	signups    *limiter      // sign-ups from one address (/64)
+	hashing    chan struct{} // bounds the argon2id work running at once (19 MiB each)
 
 	sessions sessionCache
 }
@@ -102,8 +105,13 @@ func New(store emoney.Store, keys *pii.Keys, l *ledger.Ledger, cfg Config) (*Ser
 		return nil, err
 	}
 	return &Service{store: store, keys: keys, ledger: l, cfg: cfg, dummy: dummy,
-		// Per IP it is generous: mobile carriers put many customers behind one address.
-		perLogin: newLimiter(time.Minute, 5, 100_000), perIP: newLimiter(200*time.Millisecond, 100, 100_000)}, nil
+		// An account gets 10 tries, then one every 90 s, wherever they come from. Per address it
+		// is generous: mobile carriers put many customers behind one.
+		perAccount: newLimiter(90*time.Second, 10, 1_000_000),
+		perIP:      newLimiter(200*time.Millisecond, 100, 100_000),
+		signups:    newLimiter(10*time.Second, 20, 100_000),
+		hashing:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+	}, nil
 }
 
 // Principal is who an authenticated request comes from: a user with a session, or a partner
@@ -190,8 +198,12 @@ func normalEmail(s string) (string, error) {
 }
 
 // SignUp opens an account (tier 0) with a wallet. Errors: invalid (email, password),
-// conflict (the e-mail has an account), internal.
-func (s *Service) SignUp(ctx context.Context, email, password string) (emoney.User, emoney.Account, error) {
+// conflict (the e-mail has an account), rate_limited (too many sign-ups from ip, or the server
+// is busy hashing), internal.
+func (s *Service) SignUp(ctx context.Context, email, password string, ip netip.Addr) (emoney.User, emoney.Account, error) {
+	if ok, wait := s.signups.allow(network(ip), s.cfg.Now()); !ok {
+		return emoney.User{}, emoney.Account{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-ups from this address"), wait}
+	}
 	email, err := normalEmail(email)
 	if err != nil {
 		return emoney.User{}, emoney.Account{}, err
@@ -202,7 +214,12 @@ func (s *Service) SignUp(ctx context.Context, email, password string) (emoney.Us
 	if strings.EqualFold(password, email) {
 		return emoney.User{}, emoney.Account{}, emoney.FieldError("password", "password must not be the e-mail address")
 	}
+	done, err := s.work(ctx)
+	if err != nil {
+		return emoney.User{}, emoney.Account{}, err
+	}
 	hash, err := s.cfg.Argon2.hashPassword(password)
+	done()
 	if err != nil {
 		return emoney.User{}, emoney.Account{}, err
 	}
@@ -235,6 +252,21 @@ func (s *Service) Wallet(ctx context.Context, user emoney.ID) (emoney.Account, e
 	return a, err
 }
 
+// work waits for a turn at password hashing, which costs 19 MiB and tens of milliseconds each:
+// a flood of sign-ups or sign-ins queues for a moment, then is told to come back.
+func (s *Service) work(ctx context.Context) (done func(), err error) {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-t.C:
+		return nil, &RateLimited{emoney.Errorf(emoney.ERateLimited, "the server is busy: try again shortly"), time.Second}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // RateLimited is the error of too many attempts; it says when to try again.
 type RateLimited struct {
 	Err  *emoney.Error // code rate_limited
@@ -254,7 +286,7 @@ func (r *RateLimited) Unwrap() error { return r.Err }
 // answer for both), rate_limited (with the wait), internal.
 func (s *Service) Login(ctx context.Context, email, password, device string, ip netip.Addr) (string, emoney.Session, error) {
 	now := s.cfg.Now()
-	if ok, wait := s.perIP.allow("ip:"+ip.String(), now); !ok {
+	if ok, wait := s.perIP.allow(network(ip), now); !ok {
 		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts from this address"), wait}
 	}
 	email, err := normalEmail(email)
@@ -264,8 +296,8 @@ func (s *Service) Login(ctx context.Context, email, password, device string, ip 
 	if len(device) > 128 {
 		return "", emoney.Session{}, emoney.FieldError("device", "device must be at most 128 characters")
 	}
-	if ok, wait := s.perLogin.allow(email+"|"+ip.String(), now); !ok {
-		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts"), wait}
+	if ok, wait := s.perAccount.allow(email, now); !ok {
+		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts for this account"), wait}
 	}
 	index, err := s.keys.Index("email", email)
 	if err != nil {
@@ -278,13 +310,21 @@ func (s *Service) Login(ctx context.Context, email, password, device string, ip 
 		return err
 	})
 	wrong := emoney.Errorf(emoney.EUnauthorized, "wrong e-mail or password")
-	switch {
-	case emoney.ErrorCode(err) == emoney.ENotFound:
-		checkPassword(s.dummy, password) // spend the same time as for a real account
-		return "", emoney.Session{}, wrong
-	case err != nil:
+	if err != nil && emoney.ErrorCode(err) != emoney.ENotFound {
 		return "", emoney.Session{}, err
-	case !checkPassword(u.PasswordHash, password):
+	}
+	done, werr := s.work(ctx)
+	if werr != nil {
+		return "", emoney.Session{}, werr
+	}
+	if err != nil {
+		checkPassword(s.dummy, password) // spend the same time as for a real account
+		done()
+		return "", emoney.Session{}, wrong
+	}
+	ok := checkPassword(u.PasswordHash, password)
+	done()
+	if !ok {
 		return "", emoney.Session{}, wrong
 	}
 	token, hash, err := newSecret("emt_")

@@ -1,14 +1,16 @@
 package identity
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// limiter rate-limits guessable actions per key (e-mail, IP). It keeps at most max keys; past
-// that it starts over, which can only ever let an attacker try a little more, never lock out.
+// limiter rate-limits guessable actions per key (an account, an address). It keeps at most max
+// keys; when full it drops a tenth of them, chosen at random, so that an attacker who floods it
+// with fresh keys frees some buckets but cannot reset everyone's.
 type limiter struct {
 	mu    sync.Mutex
 	every time.Duration
@@ -28,7 +30,14 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, wait time.Duration)
 	lim, found := l.m[key]
 	if !found {
 		if len(l.m) >= l.max {
-			clear(l.m)
+			drop := l.max / 10
+			for k := range l.m { // map order is random
+				if drop == 0 {
+					break
+				}
+				delete(l.m, k)
+				drop--
+			}
 		}
 		lim = rate.NewLimiter(rate.Every(l.every), l.burst)
 		l.m[key] = lim
@@ -39,4 +48,14 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, wait time.Duration)
 		return false, d
 	}
 	return true, 0
+}
+
+// network is the key an address is limited under: the address for IPv4, its /64 for IPv6 (one
+// customer's line gets a whole /64, so anything finer would be free to rotate).
+func network(ip netip.Addr) string {
+	if ip.Is4() || !ip.IsValid() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }

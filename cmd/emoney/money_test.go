@@ -195,8 +195,10 @@ func TestCashInOverHTTP(t *testing.T) {
 	if resp := post(t, api+"/cashins", alice, "x", `{"wallet":"`+aliceWallet+`","amount":1000000}`, &e); resp.StatusCode != 403 || e.Error.Code != "forbidden" {
 		t.Errorf("a customer minting money: %d %+v", resp.StatusCode, e)
 	}
-	if resp := call(t, "GET", api+"/history", agentKey, "", &e); resp.StatusCode != 403 {
-		t.Errorf("an agent reading customer history: %d", resp.StatusCode)
+	for _, c := range []struct{ method, path string }{{"GET", "/history"}, {"GET", "/me"}, {"POST", "/logout"}} {
+		if resp := call(t, c.method, api+c.path, agentKey, "", &e); resp.StatusCode != 403 || e.Error.Code != "forbidden" {
+			t.Errorf("an agent key on %s %s: %d %+v", c.method, c.path, resp.StatusCode, e)
+		}
 	}
 	if resp := post(t, api+"/cashins", "emk_forged", "y", `{"wallet":"`+aliceWallet+`","amount":1}`, &e); resp.StatusCode != 401 {
 		t.Errorf("forged key: %d", resp.StatusCode)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -210,7 +211,7 @@ type apiError struct {
 }
 
 func TestIdentityOverHTTP(t *testing.T) {
-	base, _ := startServer(t)
+	base, _ := startServer(t, "--trusted-proxies", "127.0.0.1/32")
 	api := base + "/api/v1"
 
 	var signed struct {
@@ -282,11 +283,20 @@ func TestIdentityOverHTTP(t *testing.T) {
 		t.Errorf("me after logout: %d", resp.StatusCode)
 	}
 
-	// Guessing is rate limited per e-mail and address, with Retry-After.
+	// Guessing one account is limited wherever the guesses come from (each from another IPv6
+	// network here, through the trusted proxy), with Retry-After.
 	limited := false
-	for i := 0; i < 8 && !limited; i++ {
+	for i := 0; i < 14 && !limited; i++ {
 		var le apiError
-		resp := call(t, "POST", api+"/login", "", `{"email":"alice@example.com","password":"guess number `+string(rune('a'+i))+`"}`, &le)
+		req, _ := http.NewRequest("POST", api+"/login", strings.NewReader(`{"email":"alice@example.com","password":"guess number `+string(rune('a'+i))+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("2001:db8:%x::1", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeBody(t, resp, &le)
+		resp.Body.Close()
 		if resp.StatusCode == 429 {
 			limited = le.Error.Code == "rate_limited" && le.Error.RetryAfter > 0 && resp.Header.Get("Retry-After") != ""
 			if !limited {
@@ -295,6 +305,6 @@ func TestIdentityOverHTTP(t *testing.T) {
 		}
 	}
 	if !limited {
-		t.Error("8 wrong passwords in a row were never rate limited")
+		t.Error("14 wrong passwords from 14 networks were never rate limited")
 	}
 }

@@ -4,6 +4,7 @@ package row
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"emoney"
@@ -141,8 +142,12 @@ const PartnerCols = `id, name, role, key_hash, created_at`
 // Dest returns the scan destinations, in column order.
 func (r *Partner) Dest() []any { return []any{&r.ID, &r.Name, &r.Role, &r.KeyHash, &r.CreatedAt} }
 
-// Decode returns the partner the row holds.
+// Decode returns the partner the row holds; an error if its role is not a partner's.
 func (r *Partner) Decode() (emoney.Partner, error) {
 	id, err := emoney.IDFromBytes(r.ID)
-	return emoney.Partner{ID: id, Name: r.Name, Role: emoney.Role(r.Role), KeyHash: r.KeyHash, CreatedAt: Time(r.CreatedAt)}, err
+	role := emoney.Role(r.Role)
+	if role != emoney.RoleAgent && role != emoney.RoleMerchant && role != emoney.RoleBank {
+		return emoney.Partner{}, fmt.Errorf("partner %x has role %q", r.ID, r.Role)
+	}
+	return emoney.Partner{ID: id, Name: r.Name, Role: role, KeyHash: r.KeyHash, CreatedAt: Time(r.CreatedAt)}, err
 }
