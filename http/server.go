@@ -112,6 +112,9 @@ func (s *Server) Serve(certFile, keyFile string) error {
 // Shutdown stops accepting connections and waits, until ctx ends, for the requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
+// Close closes every connection at once, without waiting for requests in flight.
+func (s *Server) Close() error { return s.srv.Close() }
+
 // handler is an http.HandlerFunc that returns its error instead of writing it.
 type handler func(w http.ResponseWriter, r *http.Request) error
 

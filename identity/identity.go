@@ -50,10 +50,13 @@ type Service struct {
 // forgets it at once).
 const sessionTTL = 2 * time.Second
 
-// sessionCache remembers recently checked sessions by token hash.
+// sessionCache remembers recently checked sessions by token hash, and for as long, the ones
+// this instance revoked: a check that read a session just before its revocation committed must
+// not put it back.
 type sessionCache struct {
-	mu sync.Mutex
-	m  map[string]cachedSession
+	mu      sync.Mutex
+	m       map[string]cachedSession
+	revoked map[string]time.Time // token hash → until when to refuse caching it
 }
 
 type cachedSession struct {
@@ -71,19 +74,33 @@ func (c *sessionCache) get(h []byte, now time.Time) (Principal, bool) {
 	return e.p, true
 }
 
-func (c *sessionCache) put(h []byte, p Principal, until time.Time) {
+func (c *sessionCache) put(h []byte, p Principal, now, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if t, ok := c.revoked[string(h)]; ok && now.Before(t) {
+		return
+	}
 	if c.m == nil || len(c.m) >= 100_000 {
 		c.m = map[string]cachedSession{}
 	}
 	c.m[string(h)] = cachedSession{p, until}
 }
 
-func (c *sessionCache) forget(h []byte) {
+// revoke forgets a session and refuses to cache it again for longer than any check that began
+// before the revocation can last.
+func (c *sessionCache) revoke(h []byte, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, string(h))
+	if c.revoked == nil || len(c.revoked) >= 100_000 {
+		c.revoked = map[string]time.Time{}
+	}
+	for k, t := range c.revoked {
+		if !now.Before(t) {
+			delete(c.revoked, k)
+		}
+	}
+	c.revoked[string(h)] = now.Add(time.Minute)
 }
 
 // New returns the service.
@@ -397,16 +414,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	s.sessions.put(h, p, until)
+	s.sessions.put(h, p, now, until)
 	return p, nil
 }
 
 // Logout revokes the session of p.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	s.sessions.forget(p.Session)
-	err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.RevokeSession(ctx, p.Session, s.cfg.Now()) })
-	s.sessions.forget(p.Session) // a request checked meanwhile may have cached it again
-	return err
+	s.sessions.revoke(p.Session, s.cfg.Now())
+	return s.store.Update(ctx, func(tx emoney.Tx) error { return tx.RevokeSession(ctx, p.Session, s.cfg.Now()) })
 }
 
 // Email opens a user's sealed e-mail address.

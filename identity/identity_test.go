@@ -65,3 +65,26 @@ func TestLimiter(t *testing.T) {
 		t.Error("no attempt back after a minute")
 	}
 }
+
+func TestSessionCacheRevocationWins(t *testing.T) {
+	var c sessionCache
+	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	h := []byte("token-hash")
+	p := Principal{Role: "customer"}
+	c.put(h, p, now, now.Add(sessionTTL))
+	if _, ok := c.get(h, now); !ok {
+		t.Fatal("a checked session is not cached")
+	}
+	if _, ok := c.get(h, now.Add(sessionTTL)); ok {
+		t.Error("cached past its time")
+	}
+	c.revoke(h, now)
+	if _, ok := c.get(h, now); ok {
+		t.Error("a revoked session is still cached")
+	}
+	// A check that read the session before the revocation committed tries to cache it after.
+	c.put(h, p, now.Add(time.Second), now.Add(time.Second+sessionTTL))
+	if _, ok := c.get(h, now.Add(time.Second)); ok {
+		t.Error("a check that began before the revocation put the session back")
+	}
+}

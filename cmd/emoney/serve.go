@@ -76,7 +76,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Out of time: cut the remaining connections, and let their handlers finish before the
+		// ledger and store close under them.
+		log.Warn("shutdown timed out: closing the connections still open", slog.Any("err", err))
+		srv.Close()
 	}
 	return <-served
 }
