@@ -56,4 +56,5 @@ type Partner struct {
 	Role      Role // RoleAgent, RoleMerchant or RoleBank
 	KeyHash   []byte
 	CreatedAt time.Time
+	RevokedAt time.Time // zero while the key works
 }

@@ -181,6 +181,9 @@ type Tx interface {
 	CreateUser(ctx context.Context, u User) error
 	// CreatePartner records a new partner; conflict if its id, name or key hash is taken.
 	CreatePartner(ctx context.Context, p Partner) error
+	// RevokePartner marks the named partner's key revoked at the given time (keeping the first
+	// time) and returns the partner; not_found if there is none.
+	RevokePartner(ctx context.Context, name string, at time.Time) (Partner, error)
 	// CreateSession records a new session; conflict if the token hash is taken.
 	CreateSession(ctx context.Context, s Session) error
 	// RevokeSession marks a session revoked at the given time, if it is not already; not_found

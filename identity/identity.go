@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"emoney"
+	"emoney/audit"
 	"emoney/ledger"
 	"emoney/pii"
 )
@@ -179,6 +180,22 @@ func (s *Service) CreatePartner(ctx context.Context, name string, role emoney.Ro
 		return emoney.Partner{}, "", err
 	}
 	return p, key, nil
+}
+
+// RevokePartner stops a partner's API key working, at once and for good, and records who did it
+// in the audit log, in the same transaction. Errors: not_found, internal.
+func (s *Service) RevokePartner(ctx context.Context, name, actor string) (emoney.Partner, error) {
+	var p emoney.Partner
+	err := s.store.Update(ctx, func(tx emoney.Tx) error {
+		var err error
+		now := s.cfg.Now()
+		if p, err = tx.RevokePartner(ctx, name, now); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, emoney.AuditEntry{At: now, Actor: actor, Action: "partner.revoke", Object: p.ID.String()})
+		return err
+	})
+	return p, err
 }
 
 // PartnerAccount returns a partner's ledger account.
@@ -375,8 +392,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			p, err = tx.PartnerByKey(ctx, tokenHash(token))
 			return err
 		})
-		if emoney.ErrorCode(err) == emoney.ENotFound {
-			return Principal{}, emoney.Errorf(emoney.EUnauthorized, "unknown API key")
+		if emoney.ErrorCode(err) == emoney.ENotFound || (err == nil && !p.RevokedAt.IsZero()) {
+			return Principal{}, emoney.Errorf(emoney.EUnauthorized, "unknown or revoked API key")
 		}
 		return Principal{Partner: p.ID, Role: p.Role}, err
 	}

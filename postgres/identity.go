@@ -69,14 +69,25 @@ func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) 
 }
 
 func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt))
+	_, err := t.tx.Exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt), nullMicros(p.RevokedAt))
 	return wrap("create partner", err)
 }
 
+func (t *tx) RevokePartner(ctx context.Context, name string, at time.Time) (emoney.Partner, error) {
+	if _, err := t.tx.Exec(ctx, `UPDATE partners SET revoked_at = coalesce(revoked_at, $1) WHERE name = $2`, micros(at), name); err != nil {
+		return emoney.Partner{}, wrap("revoke partner", err)
+	}
+	return t.onePartner(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE name = $1`, name)
+}
+
 func (t *tx) PartnerByKey(ctx context.Context, keyHash []byte) (emoney.Partner, error) {
+	return t.onePartner(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = $1`, keyHash)
+}
+
+func (t *tx) onePartner(ctx context.Context, q string, arg any) (emoney.Partner, error) {
 	var raw row.Partner
-	err := t.tx.QueryRow(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = $1`, keyHash).Scan(raw.Dest()...)
+	err := t.tx.QueryRow(ctx, q, arg).Scan(raw.Dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return emoney.Partner{}, emoney.Errorf(emoney.ENotFound, "partner not found")
 	}

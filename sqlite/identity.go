@@ -84,13 +84,24 @@ func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) 
 }
 
 func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {
-	err := t.exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES (?, ?, ?, ?, ?)`,
-		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt))
+	err := t.exec(ctx, `INSERT INTO partners (`+row.PartnerCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ID.Bytes(), p.Name, string(p.Role), p.KeyHash, micros(p.CreatedAt), nullMicros(p.RevokedAt))
 	return wrap("create partner", err)
 }
 
+func (t *tx) RevokePartner(ctx context.Context, name string, at time.Time) (emoney.Partner, error) {
+	if err := t.exec(ctx, `UPDATE partners SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?`, micros(at), name); err != nil {
+		return emoney.Partner{}, wrap("revoke partner", err)
+	}
+	return t.onePartner(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE name = ?`, name)
+}
+
 func (t *tx) PartnerByKey(ctx context.Context, keyHash []byte) (emoney.Partner, error) {
-	rows, err := t.query(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = ?`, keyHash)
+	return t.onePartner(ctx, `SELECT `+row.PartnerCols+` FROM partners WHERE key_hash = ?`, keyHash)
+}
+
+func (t *tx) onePartner(ctx context.Context, q string, arg any) (emoney.Partner, error) {
+	rows, err := t.query(ctx, q, arg)
 	if err != nil {
 		return emoney.Partner{}, wrap("partner", err)
 	}

@@ -56,7 +56,30 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 			}
 			_, err = tx.PartnerByKey(c, []byte("key-x"))
 			wantCode(t, err, emoney.ENotFound)
+			if !got.RevokedAt.IsZero() {
+				t.Errorf("a new partner is revoked: %+v", got)
+			}
 			return nil
+		}))
+		for _, when := range []int{7, 9} { // the second revocation keeps the first time
+			must(t, s.Update(c, func(tx emoney.Tx) error {
+				got, err := tx.RevokePartner(c, "FamilyMart", at(when))
+				if err == nil && !got.RevokedAt.Equal(at(7)) {
+					t.Errorf("revoked at %v, want %v", got.RevokedAt, at(7))
+				}
+				return err
+			}))
+		}
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error {
+			_, err := tx.RevokePartner(c, "nobody", at(7))
+			return err
+		}), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			got, err := tx.PartnerByKey(c, []byte("key-1"))
+			if err == nil && !got.RevokedAt.Equal(at(7)) {
+				t.Errorf("revocation not kept: %+v", got)
+			}
+			return err
 		}))
 	})
 

@@ -206,6 +206,20 @@ func TestCashInOverHTTP(t *testing.T) {
 	if resp := post(t, api+"/cashins", agentKey, "z", `{"wallet":"`+aliceWallet+`","amount":0}`, &e); resp.StatusCode != 400 || e.Error.Field != "amount" {
 		t.Errorf("cash-in of 0: %d %+v", resp.StatusCode, e)
 	}
+	// A leaked key is revoked: it stops working at once, and the audit log says who did it.
+	if _, _, err := cli(t, nil, "partner", "revoke", "--db", db, "--name", "FamilyMart"); err != nil {
+		t.Fatal(err)
+	}
+	if resp := post(t, api+"/cashins", agentKey, "after-revoke", `{"wallet":"`+aliceWallet+`","amount":1}`, &e); resp.StatusCode != 401 {
+		t.Errorf("cash-in with a revoked key: %d %+v", resp.StatusCode, e)
+	}
+	if _, _, err := cli(t, nil, "partner", "revoke", "--db", db, "--name", "Nobody"); err == nil {
+		t.Error("revoking an unknown partner succeeded")
+	}
+	out, _, err = cli(t, nil, "audit", "verify", "--db", db)
+	if err != nil || !strings.Contains(out, "1 entries") {
+		t.Errorf("audit verify after a revocation: %v\n%s", err, out)
+	}
 	out, _, err = cli(t, nil, "ledger", "verify", "--db", db)
 	if err != nil {
 		t.Errorf("ledger verify: %v\n%s", err, out)

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"emoney"
 	"emoney/identity"
@@ -37,6 +39,49 @@ func loadKeys(keyset, db string, log *slog.Logger) (*pii.Keys, error) {
 	return keys, err
 }
 
+// cmdPartnerRevoke stops a partner's API key working.
+func cmdPartnerRevoke(ctx context.Context, e env, args []string) error {
+	fs := e.flags("partner revoke")
+	db := e.dbFlag(fs)
+	keyset := e.keysetFlag(fs)
+	name := fs.String("name", "", "the partner's name")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ids, closeAll, err := openIdentity(ctx, e, *db, *keyset)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	p, err := ids.RevokePartner(ctx, *name, "cli:"+os.Getenv("USER"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "partner %q (%s) revoked at %s: its API key no longer works\n", p.Name, p.ID, p.RevokedAt.Format(time.RFC3339))
+	return nil
+}
+
+// openIdentity opens what the partner commands need, on an already migrated database.
+func openIdentity(ctx context.Context, e env, db, keyset string) (*identity.Service, func(), error) {
+	s, err := openMigrated(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := loadKeys(keyset, db, slog.New(slog.NewTextHandler(e.stderr, nil)))
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	l := ledger.New(s, ledgerConfig(s, 0))
+	ids, err := identity.New(s, keys, l, identity.Config{})
+	if err != nil {
+		l.Close()
+		s.Close()
+		return nil, nil, err
+	}
+	return ids, func() { l.Close(); s.Close() }, nil
+}
+
 // cmdPartnerCreate registers a cash-in agent or merchant and prints its API key once.
 func cmdPartnerCreate(ctx context.Context, e env, args []string) error {
 	fs := e.flags("partner create")
@@ -47,21 +92,11 @@ func cmdPartnerCreate(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := openMigrated(ctx, *db)
+	ids, closeAll, err := openIdentity(ctx, e, *db, *keyset)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	keys, err := loadKeys(*keyset, *db, slog.New(slog.NewTextHandler(e.stderr, nil)))
-	if err != nil {
-		return err
-	}
-	l := ledger.New(s, ledgerConfig(s, 0))
-	defer l.Close()
-	ids, err := identity.New(s, keys, l, identity.Config{})
-	if err != nil {
-		return err
-	}
+	defer closeAll()
 	p, key, err := ids.CreatePartner(ctx, *name, emoney.Role(*role))
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ Commands:
   bench ledger    measure durable transfers per second through the ledger
   bench http      measure authenticated P2P transfers per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
+  partner revoke  stop a partner's API key working (audited)
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
@@ -86,6 +87,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdBenchHTTP(ctx, e, rest[1:])
 		case "partner create":
 			return cmdPartnerCreate(ctx, e, rest[1:])
+		case "partner revoke":
+			return cmdPartnerRevoke(ctx, e, rest[1:])
 		}
 		return fmt.Errorf("unknown command %q; see emoney help", sub)
 	}

@@ -134,13 +134,16 @@ type Partner struct {
 	ID, KeyHash []byte
 	Name, Role  string
 	CreatedAt   int64
+	RevokedAt   *int64
 }
 
 // PartnerCols is the column list Partner.Dest expects.
-const PartnerCols = `id, name, role, key_hash, created_at`
+const PartnerCols = `id, name, role, key_hash, created_at, revoked_at`
 
 // Dest returns the scan destinations, in column order.
-func (r *Partner) Dest() []any { return []any{&r.ID, &r.Name, &r.Role, &r.KeyHash, &r.CreatedAt} }
+func (r *Partner) Dest() []any {
+	return []any{&r.ID, &r.Name, &r.Role, &r.KeyHash, &r.CreatedAt, &r.RevokedAt}
+}
 
 // Decode returns the partner the row holds; an error if its role is not a partner's.
 func (r *Partner) Decode() (emoney.Partner, error) {
@@ -149,5 +152,9 @@ func (r *Partner) Decode() (emoney.Partner, error) {
 	if role != emoney.RoleAgent && role != emoney.RoleMerchant && role != emoney.RoleBank {
 		return emoney.Partner{}, fmt.Errorf("partner %x has role %q", r.ID, r.Role)
 	}
-	return emoney.Partner{ID: id, Name: r.Name, Role: role, KeyHash: r.KeyHash, CreatedAt: Time(r.CreatedAt)}, err
+	p := emoney.Partner{ID: id, Name: r.Name, Role: role, KeyHash: r.KeyHash, CreatedAt: Time(r.CreatedAt)}
+	if r.RevokedAt != nil {
+		p.RevokedAt = Time(*r.RevokedAt)
+	}
+	return p, err
 }

@@ -1,0 +1,2 @@
+-- A partner's key can be revoked (a leaked key must stop working at once).
+ALTER TABLE partners ADD COLUMN revoked_at INTEGER;
