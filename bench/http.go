@@ -64,7 +64,7 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Result, error) {
 			return Result{}, err
 		}
 		if err := do(ctx, client, "POST", base+"/api/v1/cashins", cfg.AgentKey, fmt.Sprintf("bench-%d-fund-%d", run, i),
-			map[string]any{"wallet": signed.Wallet, "amount": 10_000_000}, 201, nil); err != nil {
+			map[string]any{"wallet": signed.Wallet, "amount": 1_000_000}, 201, nil); err != nil {
 			return Result{}, err
 		}
 		users[i] = benchUser{token: login.Token, wallet: signed.Wallet}

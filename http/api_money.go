@@ -1,15 +1,12 @@
 package http
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"emoney"
 	"emoney/identity"
-	"emoney/ledger"
 )
 
 // transferJSON is a ledger record as the API shows it to one of its parties.
@@ -56,38 +53,12 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, p identity.Pri
 	if err := decodeJSON(w, r, &req, 0); err != nil {
 		return err
 	}
-	if req.To.IsZero() {
-		return emoney.FieldError("to", "to must be the id of the recipient's wallet")
-	}
-	ctx := r.Context()
-	from, err := s.identity.Wallet(ctx, p.User)
+	tr, err := s.money.Transfer(r.Context(), p, key, req.To, req.Amount, req.Currency)
 	if err != nil {
 		return err
 	}
-	to, err := s.ledger.Account(ctx, req.To)
-	if err != nil || to.Kind != emoney.AccountWallet {
-		return emoney.FieldError("to", "no wallet %s", req.To) // system accounts are not addressable
-	}
-	if to.ID == from.ID {
-		return emoney.FieldError("to", "you cannot send money to yourself")
-	}
-	tr, err := s.ledger.Transfer(ctx, p.LedgerPrincipal(), key, ledger.Op{From: from.ID, To: to.ID, Amount: req.Amount, Currency: req.Currency, Code: "p2p"})
-	if err != nil {
-		return renameOpFields(err)
-	}
 	writeJSON(w, http.StatusCreated, toJSON(tr))
 	return nil
-}
-
-// renameOpFields turns the ledger's field names ("ops[0].amount") into the request's ("amount").
-func renameOpFields(err error) error {
-	var e *emoney.Error
-	if errors.As(err, &e) && strings.HasPrefix(e.Field, "ops[0].") {
-		c := *e
-		c.Field = strings.TrimPrefix(e.Field, "ops[0].")
-		return &c
-	}
-	return err
 }
 
 // getTransfer shows one transfer to a party of it: GET /api/v1/transfers/{id}. To anyone else it
@@ -97,14 +68,9 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, p identity.
 	if err != nil {
 		return emoney.Errorf(emoney.ENotFound, "no such transfer")
 	}
-	ctx := r.Context()
-	wallet, err := s.identity.Wallet(ctx, p.User)
+	tr, err := s.money.Get(r.Context(), p, id)
 	if err != nil {
 		return err
-	}
-	tr, err := s.ledger.GetTransfer(ctx, id)
-	if err != nil || (tr.From != wallet.ID && tr.To != wallet.ID) {
-		return emoney.Errorf(emoney.ENotFound, "no such transfer")
 	}
 	writeJSON(w, http.StatusOK, toJSON(tr))
 	return nil
@@ -130,12 +96,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p identity.Prin
 		}
 		before = id
 	}
-	ctx := r.Context()
-	wallet, err := s.identity.Wallet(ctx, p.User)
-	if err != nil {
-		return err
-	}
-	trs, err := s.ledger.History(ctx, wallet.ID, emoney.JPY, before, limit)
+	trs, err := s.money.History(r.Context(), p, before, limit)
 	if err != nil {
 		return err
 	}
@@ -156,8 +117,7 @@ type cashInRequest struct {
 	Amount int64     `json:"amount"`
 }
 
-// cashIn credits a wallet for cash a cash-in agent received: POST /api/v1/cashins. The agent's
-// ledger account is debited: it owes the operator the cash it took.
+// cashIn credits a wallet for cash a cash-in agent received: POST /api/v1/cashins.
 func (s *Server) cashIn(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	key, err := idempotencyKey(r)
 	if err != nil {
@@ -167,18 +127,9 @@ func (s *Server) cashIn(w http.ResponseWriter, r *http.Request, p identity.Princ
 	if err := decodeJSON(w, r, &req, 0); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	agent, err := s.identity.PartnerAccount(ctx, p)
+	tr, err := s.money.CashIn(r.Context(), p, key, req.Wallet, req.Amount)
 	if err != nil {
 		return err
-	}
-	to, err := s.ledger.Account(ctx, req.Wallet)
-	if err != nil || to.Kind != emoney.AccountWallet {
-		return emoney.FieldError("wallet", "no wallet %s", req.Wallet)
-	}
-	tr, err := s.ledger.Transfer(ctx, p.LedgerPrincipal(), key, ledger.Op{From: agent.ID, To: to.ID, Amount: req.Amount, Code: "cashin"})
-	if err != nil {
-		return renameOpFields(err)
 	}
 	writeJSON(w, http.StatusCreated, toJSON(tr))
 	return nil

@@ -19,6 +19,7 @@ import (
 	"emoney"
 	"emoney/identity"
 	"emoney/ledger"
+	"emoney/money"
 )
 
 // Config is what the server needs to know about where it runs.
@@ -43,6 +44,7 @@ type Server struct {
 	store    emoney.Store
 	ledger   *ledger.Ledger
 	identity *identity.Service
+	money    *money.Service
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -52,6 +54,7 @@ type Deps struct {
 	Store    emoney.Store
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
+	Money    *money.Service
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -65,7 +68,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

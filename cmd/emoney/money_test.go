@@ -84,6 +84,7 @@ func TestTransfersOverHTTP(t *testing.T) {
 		{"k6", `{"to":"` + bank.ID.String() + `","amount":5}`, "invalid", "to", 400},
 		{"k7", `{"to":"nope","amount":5}`, "invalid", "", 400},
 		{"k8", `{"to":"` + bobWallet + `","amount":5,"currency":"yen"}`, "invalid", "currency", 400},
+		{"k9", `{"to":"` + bobWallet + `","amount":1000001}`, "limit_exceeded", "amount", 422}, // ¥1,000,000 at most at once
 	} {
 		var e apiError
 		if resp := post(t, api+"/transfers", alice, tc.key, tc.body, &e); resp.StatusCode != tc.status || e.Error.Code != tc.code || (tc.field != "" && e.Error.Field != tc.field) {

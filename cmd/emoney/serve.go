@@ -13,6 +13,7 @@ import (
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/ledger"
+	"emoney/money"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -126,7 +127,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		s.Close()
 		return nil, err
 	}
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0)})
 	return &service{store: s, ledger: l, identity: ids, server: srv}, nil
 }
 

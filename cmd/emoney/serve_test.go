@@ -206,6 +206,7 @@ type apiError struct {
 	Error struct {
 		Code       string `json:"code"`
 		Field      string `json:"field"`
+		Reason     string `json:"reason"`
 		RetryAfter int    `json:"retry_after"`
 	} `json:"error"`
 }
