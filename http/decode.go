@@ -1,11 +1,15 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"emoney"
 )
@@ -13,26 +17,84 @@ import (
 // maxBody bounds every request body; handlers that take more say so.
 const maxBody = 64 << 10
 
-// decodeJSON reads exactly one JSON object from the request body into v, strictly: a body over
-// limit is too_large, and malformed JSON, an unknown field, a value of the wrong type or out of
-// range, or anything after the object is invalid, naming the field where there is one.
+// decodeJSON reads exactly one JSON object from the request body into v (a pointer to a struct),
+// strictly: the body must be declared application/json; over limit it is too_large; invalid
+// UTF-8, malformed JSON, a field name not spelled exactly as documented, a field given twice, an
+// unknown field, a value of the wrong type or out of range, or anything after the object is
+// invalid, naming the field where there is one. (encoding/json alone would match names in any
+// case and let the last of two duplicates win: what a proxy or log in front of us parsed could
+// then differ from what we executed.)
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if limit <= 0 {
 		limit = maxBody
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return emoney.FieldError("Content-Type", "send application/json")
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return emoney.FieldError("Content-Type", "send Content-Type: application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return jsonError(err)
+	}
+	if !utf8.Valid(body) {
+		return emoney.Errorf(emoney.EInvalid, "the body is not valid UTF-8")
+	}
+	if err := checkFieldNames(body, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err != nil && isTooLarge(err) {
+	if _, err := dec.Token(); err != io.EOF {
+		return emoney.Errorf(emoney.EInvalid, "the body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+// checkFieldNames walks the top level of the object in body: every name must be one of v's JSON
+// field names, spelled exactly, and given once.
+func checkFieldNames(body []byte, v any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Struct {
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				names[name] = true
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return emoney.Errorf(emoney.EInvalid, "the body must be a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
 			return jsonError(err)
 		}
-		return emoney.Errorf(emoney.EInvalid, "the body must hold one JSON object and nothing after it")
+		name, _ := tok.(string)
+		if !names[name] {
+			return emoney.FieldError(name, "unknown field %q", name)
+		}
+		if seen[name] {
+			return emoney.FieldError(name, "field %q is given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return jsonError(err)
+		}
 	}
 	return nil
 }

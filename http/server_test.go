@@ -109,6 +109,10 @@ func TestDecodeJSON(t *testing.T) {
 		{"empty", ``, "invalid", "", 0},
 		{"two objects", `{"amount": 1, "to": "w"} {"amount": 2}`, "invalid", "", 0},
 		{"too large", `{"amount": 1, "to": "` + strings.Repeat("x", 200) + `"}`, "too_large", "", 100},
+		{"name in another case", `{"AMOUNT": 1, "to": "w"}`, "invalid", "AMOUNT", 0},
+		{"duplicate field", `{"to": "w", "amount": 1, "to": "x"}`, "invalid", "to", 0},
+		{"invalid UTF-8", "{\"amount\": 1, \"to\": \"\xff\"}", "invalid", "", 0},
+		{"nested value", `{"amount": 1, "to": "w", "note": {"a": [1, {"b": 2}]}}`, "invalid", "note", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,10 +128,19 @@ func TestDecodeJSON(t *testing.T) {
 			}
 		})
 	}
-	req := httptest.NewRequest("POST", "/x", strings.NewReader(`amount=1`))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if err := decodeJSON(httptest.NewRecorder(), req, &body{}, 0); emoney.ErrorCode(err) != emoney.EInvalid {
-		t.Errorf("form body: %v", err)
+	for _, ct := range []string{"application/x-www-form-urlencoded", "", "application/jsonfoo", "text/plain"} {
+		req := httptest.NewRequest("POST", "/x", strings.NewReader(`{"amount": 1, "to": "w"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if err := decodeJSON(httptest.NewRecorder(), req, &body{}, 0); emoney.ErrorField(err) != "Content-Type" {
+			t.Errorf("Content-Type %q: %v", ct, err)
+		}
+	}
+	req := httptest.NewRequest("POST", "/x", strings.NewReader(`{"amount": 1, "to": "w"}`))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if err := decodeJSON(httptest.NewRecorder(), req, &body{}, 0); err != nil {
+		t.Errorf("application/json with a charset: %v", err)
 	}
 }
 
