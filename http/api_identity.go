@@ -84,6 +84,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Cache-Control", "no-store") // personal data
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier},
 		"wallet": map[string]any{"account": wallet.ID, "currency": bal.Currency, "balance": bal.Balance,

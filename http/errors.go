@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -67,6 +68,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if d.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfter))
+	}
+	if code == emoney.EInternal && errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away: nobody to answer, nothing wrong here
 	}
 	if code == emoney.EInternal {
 		s.log.ErrorContext(r.Context(), "internal error", slog.String("request_id", d.RequestID),

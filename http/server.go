@@ -231,7 +231,7 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		hop, err := parseHop(strings.TrimSpace(hops[i]))
 		if err != nil {
 			return ip // a malformed hop: believe nothing further left
 		}
@@ -241,6 +241,14 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 		}
 	}
 	return ip
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with a port.
+func parseHop(s string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(s)
 }
 
 func (s *Server) trusted(ip netip.Addr) bool {

@@ -170,13 +170,15 @@ func (s *Service) CreatePartner(ctx context.Context, name string, role emoney.Ro
 		return emoney.Partner{}, "", err
 	}
 	p := emoney.Partner{ID: s.cfg.IDs.NewID(), Name: name, Role: role, KeyHash: hash, CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond)}
+	// The account first: a partner whose key works must have one. (If the partner then fails,
+	// an empty account is left behind, which is harmless.)
+	if _, err := s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: PartnerAccountName(p), Kind: kind}); err != nil {
+		return emoney.Partner{}, "", err
+	}
 	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreatePartner(ctx, p) }); err != nil {
 		if emoney.ErrorCode(err) == emoney.EConflict {
 			return emoney.Partner{}, "", &emoney.Error{Code: emoney.EConflict, Field: "name", Message: "a partner with this name exists"}
 		}
-		return emoney.Partner{}, "", err
-	}
-	if _, err := s.ledger.OpenAccount(ctx, ledger.AccountSpec{Name: PartnerAccountName(p), Kind: kind}); err != nil {
 		return emoney.Partner{}, "", err
 	}
 	return p, key, nil
@@ -327,8 +329,8 @@ func (s *Service) Login(ctx context.Context, email, password, device string, ip 
 	if err != nil {
 		return "", emoney.Session{}, err
 	}
-	if len(device) > 128 {
-		return "", emoney.Session{}, emoney.FieldError("device", "device must be at most 128 characters")
+	if len(device) > 128 || strings.ContainsFunc(device, unicode.IsControl) {
+		return "", emoney.Session{}, emoney.FieldError("device", "device must be at most 128 characters of text")
 	}
 	if ok, wait := s.perAccount.allow(email, now); !ok {
 		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts for this account"), wait}

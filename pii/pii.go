@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -24,6 +25,7 @@ import (
 // Keys seals and opens personal data and computes lookup indexes. It is safe for concurrent use
 // (Tink's primitives are).
 type Keys struct {
+	mu      sync.RWMutex   // Rotate swaps the sealing keys under it
 	sealing *keyset.Handle // AEAD keys: the primary seals, all open
 	index   *keyset.Handle // one HMAC key: its tags are stored, so it never rotates
 	aead    tink.AEAD
@@ -58,6 +60,8 @@ func newKeys(sealing, index *keyset.Handle) (*Keys, error) {
 // Seal encrypts plaintext bound to binding (for example "user:01J…:email"): the ciphertext
 // opens only with the same binding, so it cannot be moved to another record or field.
 func (k *Keys) Seal(plaintext []byte, binding string) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	return k.aead.Encrypt(plaintext, []byte(binding))
 }
 
@@ -65,6 +69,8 @@ func (k *Keys) Seal(plaintext []byte, binding string) ([]byte, error) {
 // binding, a damaged ciphertext or an unknown key is an internal error: the data is not
 // readable, and nobody outside needs to know why.
 func (k *Keys) Open(ciphertext []byte, binding string) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	p, err := k.aead.Decrypt(ciphertext, []byte(binding))
 	if err != nil {
 		return nil, &emoney.Error{Code: emoney.EInternal, Message: "personal data could not be opened", Err: err}
@@ -86,6 +92,8 @@ func (k *Keys) Index(kind, value string) ([]byte, error) {
 // Rotate adds a new sealing key and makes it the one that seals; the old keys still open what
 // they sealed until everything is sealed again.
 func (k *Keys) Rotate() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	m := keyset.NewManagerFromHandle(k.sealing)
 	id, err := m.Add(aead.AES256GCMKeyTemplate())
 	if err != nil {
@@ -98,16 +106,20 @@ func (k *Keys) Rotate() error {
 	if err != nil {
 		return err
 	}
-	nk, err := newKeys(h, k.index)
+	a, err := aead.New(h)
 	if err != nil {
-		return err
+		return fmt.Errorf("pii: sealing keys: %w", err)
 	}
-	*k = *nk
+	k.sealing, k.aead = h, a
 	return nil
 }
 
 // SealingKeys is how many keys can open sealed data (1 until the first rotation).
-func (k *Keys) SealingKeys() int { return k.sealing.Len() }
+func (k *Keys) SealingKeys() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.sealing.Len()
+}
 
 // file is the keyset file: two Tink keysets in their JSON form. The key material is in the
 // clear: the file's protection is its permissions and where it is kept (outside the database,
@@ -120,6 +132,8 @@ type file struct {
 
 // Save writes the keys to path (mode 0600), atomically.
 func (k *Keys) Save(path string) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	var f file
 	f.Version = 1
 	for _, part := range []struct {
