@@ -35,6 +35,10 @@ type User struct {
 	Role         Role
 	KYCTier      int
 	CreatedAt    time.Time
+	// TOTPSealed is the user's TOTP secret, sealed with binding "user:<id>:totp"; TOTPConfirmed
+	// says a code from it was entered once, so it may be used for step-up.
+	TOTPSealed    []byte
+	TOTPConfirmed bool
 }
 
 // Session is a signed-in device. The bearer token itself is never stored: TokenHash is its
@@ -46,6 +50,8 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while valid
+	// SteppedUpAt is when this session last proved a second factor (zero: never).
+	SteppedUpAt time.Time
 }
 
 // Partner is an organisation that calls the API with a key: a cash-in agent network, a merchant,

@@ -189,4 +189,13 @@ type Tx interface {
 	// RevokeSession marks a session revoked at the given time, if it is not already; not_found
 	// if there is no such session.
 	RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error
+	// SetTOTP records a user's sealed TOTP secret and whether it is confirmed; not_found if
+	// there is no such user.
+	SetTOTP(ctx context.Context, user ID, sealed []byte, confirmed bool) error
+	// UseTOTPStep records that a code of the given time step was used, and reports false if that
+	// step or a later one was used already (a code works once).
+	UseTOTPStep(ctx context.Context, user ID, step int64) (bool, error)
+	// MarkStepUp records that a session proved a second factor at the given time; not_found if
+	// there is no such session.
+	MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error
 }

@@ -12,8 +12,8 @@ import (
 )
 
 func (t *tx) CreateUser(ctx context.Context, u emoney.User) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt))
+	_, err := t.tx.Exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt), u.TOTPSealed, boolInt(u.TOTPConfirmed))
 	return wrap("create user", err)
 }
 
@@ -39,8 +39,8 @@ func (t *tx) oneUser(ctx context.Context, q string, arg any) (emoney.User, error
 }
 
 func (t *tx) CreateSession(ctx context.Context, s emoney.Session) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO sessions (`+row.SessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		s.TokenHash, s.User.Bytes(), s.Device, micros(s.CreatedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt))
+	_, err := t.tx.Exec(ctx, `INSERT INTO sessions (`+row.SessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		s.TokenHash, s.User.Bytes(), s.Device, micros(s.CreatedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt), nullMicros(s.SteppedUpAt))
 	return wrap("create session", err)
 }
 
@@ -58,14 +58,42 @@ func (t *tx) Session(ctx context.Context, tokenHash []byte) (emoney.Session, err
 }
 
 func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error {
-	tag, err := t.tx.Exec(ctx, `UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE token_hash = $2`, micros(at), tokenHash)
+	return t.execOne(ctx, "revoke session", `UPDATE sessions SET revoked_at = coalesce(revoked_at, $1) WHERE token_hash = $2`, micros(at), tokenHash)
+}
+
+// execOne runs a statement that must change exactly one row: not_found otherwise.
+func (t *tx) execOne(ctx context.Context, op, q string, args ...any) error {
+	tag, err := t.tx.Exec(ctx, q, args...)
 	if err != nil {
-		return wrap("revoke session", err)
+		return wrap(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return emoney.Errorf(emoney.ENotFound, "session not found")
+		return emoney.Errorf(emoney.ENotFound, "%s: not found", op)
 	}
 	return nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (t *tx) SetTOTP(ctx context.Context, user emoney.ID, sealed []byte, confirmed bool) error {
+	return t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = $1, totp_confirmed = $2 WHERE id = $3`, sealed, boolInt(confirmed), user.Bytes())
+}
+
+func (t *tx) UseTOTPStep(ctx context.Context, user emoney.ID, step int64) (bool, error) {
+	err := t.execOne(ctx, "use totp step", `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)`, step, user.Bytes())
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error {
+	return t.execOne(ctx, "step up", `UPDATE sessions SET stepped_up_at = $1 WHERE token_hash = $2`, micros(at), tokenHash)
 }
 
 func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {

@@ -9,8 +9,8 @@ import (
 )
 
 func (t *tx) CreateUser(ctx context.Context, u emoney.User) error {
-	err := t.exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt))
+	err := t.exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt), u.TOTPSealed, boolInt(u.TOTPConfirmed))
 	return wrap("create user", err)
 }
 
@@ -43,8 +43,8 @@ func (t *tx) oneUser(ctx context.Context, q string, arg any) (emoney.User, error
 }
 
 func (t *tx) CreateSession(ctx context.Context, s emoney.Session) error {
-	err := t.exec(ctx, `INSERT INTO sessions (`+row.SessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.TokenHash, s.User.Bytes(), s.Device, micros(s.CreatedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt))
+	err := t.exec(ctx, `INSERT INTO sessions (`+row.SessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.TokenHash, s.User.Bytes(), s.Device, micros(s.CreatedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt), nullMicros(s.SteppedUpAt))
 	return wrap("create session", err)
 }
 
@@ -69,18 +69,7 @@ func (t *tx) Session(ctx context.Context, tokenHash []byte) (emoney.Session, err
 }
 
 func (t *tx) RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error {
-	st, err := t.s.stmt(ctx, t.tx, `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?`)
-	if err != nil {
-		return wrap("revoke session", err)
-	}
-	res, err := st.ExecContext(ctx, micros(at), tokenHash)
-	if err != nil {
-		return wrap("revoke session", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return emoney.Errorf(emoney.ENotFound, "session not found")
-	}
-	return nil
+	return t.execOne(ctx, "revoke session", `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE token_hash = ?`, micros(at), tokenHash)
 }
 
 func (t *tx) CreatePartner(ctx context.Context, p emoney.Partner) error {
@@ -118,4 +107,43 @@ func (t *tx) onePartner(ctx context.Context, q string, arg any) (emoney.Partner,
 	}
 	p, err := raw.Decode()
 	return p, wrap("partner", err)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// execOne runs a statement that must change exactly one row: not_found otherwise.
+func (t *tx) execOne(ctx context.Context, op, q string, args ...any) error {
+	st, err := t.s.stmt(ctx, t.tx, q)
+	if err != nil {
+		return wrap(op, err)
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return emoney.Errorf(emoney.ENotFound, "%s: not found", op)
+	}
+	return nil
+}
+
+func (t *tx) SetTOTP(ctx context.Context, user emoney.ID, sealed []byte, confirmed bool) error {
+	return t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = ?, totp_confirmed = ? WHERE id = ?`, sealed, boolInt(confirmed), user.Bytes())
+}
+
+func (t *tx) UseTOTPStep(ctx context.Context, user emoney.ID, step int64) (bool, error) {
+	err := t.execOne(ctx, "use totp step", `UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`, step, user.Bytes(), step)
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error {
+	return t.execOne(ctx, "step up", `UPDATE sessions SET stepped_up_at = ? WHERE token_hash = ?`, micros(at), tokenHash)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,6 +34,46 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 			wantCode(t, err, emoney.ENotFound)
 			_, err = tx.UserByEmail(c, []byte("ix-nobody"))
 			wantCode(t, err, emoney.ENotFound)
+			return nil
+		}))
+	})
+
+	t.Run("TOTP", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		u := emoney.User{ID: ids.NewID(), EmailIndex: []byte("ix-t"), EmailSealed: []byte("s"), PasswordHash: "h", Role: emoney.RoleCustomer, CreatedAt: at(1)}
+		sess := emoney.Session{TokenHash: []byte("tok"), User: u.ID, Device: "d", CreatedAt: at(1), ExpiresAt: at(100)}
+		must(t, s.Update(c, func(tx emoney.Tx) error {
+			must(t, tx.CreateUser(c, u))
+			return tx.CreateSession(c, sess)
+		}))
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, u.ID, []byte("sealed-secret"), false) }))
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, u.ID, []byte("sealed-secret"), true) }))
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, ids.NewID(), nil, false) }), emoney.ENotFound)
+		var uses []bool
+		for _, step := range []int64{100, 100, 99, 101} { // a code works once; older steps never again
+			must(t, s.Update(c, func(tx emoney.Tx) error {
+				ok, err := tx.UseTOTPStep(c, u.ID, step)
+				uses = append(uses, ok)
+				return err
+			}))
+		}
+		if fmt.Sprint(uses) != "[true false false true]" {
+			t.Errorf("UseTOTPStep = %v", uses)
+		}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.MarkStepUp(c, []byte("tok"), at(5)) }))
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.MarkStepUp(c, []byte("nope"), at(5)) }), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			got, err := tx.User(c, u.ID)
+			must(t, err)
+			if !bytes.Equal(got.TOTPSealed, []byte("sealed-secret")) || !got.TOTPConfirmed {
+				t.Errorf("user TOTP = %q confirmed=%v", got.TOTPSealed, got.TOTPConfirmed)
+			}
+			gs, err := tx.Session(c, []byte("tok"))
+			must(t, err)
+			if !gs.SteppedUpAt.Equal(at(5)) {
+				t.Errorf("stepped up at %v", gs.SteppedUpAt)
+			}
 			return nil
 		}))
 	})

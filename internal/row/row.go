@@ -86,18 +86,21 @@ type User struct {
 	PasswordHash, Role          string
 	KYCTier                     int64
 	CreatedAt                   int64
+	TOTPSealed                  []byte
+	TOTPConfirmed               int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *User) Dest() []any {
-	return []any{&r.ID, &r.EmailIndex, &r.EmailSealed, &r.PasswordHash, &r.Role, &r.KYCTier, &r.CreatedAt}
+	return []any{&r.ID, &r.EmailIndex, &r.EmailSealed, &r.PasswordHash, &r.Role, &r.KYCTier, &r.CreatedAt, &r.TOTPSealed, &r.TOTPConfirmed}
 }
 
 // Decode returns the user the row holds.
 func (r *User) Decode() (emoney.User, error) {
 	id, err := emoney.IDFromBytes(r.ID)
 	return emoney.User{ID: id, EmailIndex: r.EmailIndex, EmailSealed: r.EmailSealed, PasswordHash: r.PasswordHash,
-		Role: emoney.Role(r.Role), KYCTier: int(r.KYCTier), CreatedAt: Time(r.CreatedAt)}, err
+		Role: emoney.Role(r.Role), KYCTier: int(r.KYCTier), CreatedAt: Time(r.CreatedAt),
+		TOTPSealed: r.TOTPSealed, TOTPConfirmed: r.TOTPConfirmed != 0}, err
 }
 
 // Session is a row of the sessions table as both stores select it (sessionCols).
@@ -106,11 +109,12 @@ type Session struct {
 	Device               string
 	CreatedAt, ExpiresAt int64
 	RevokedAt            *int64
+	SteppedUpAt          *int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Session) Dest() []any {
-	return []any{&r.TokenHash, &r.User, &r.Device, &r.CreatedAt, &r.ExpiresAt, &r.RevokedAt}
+	return []any{&r.TokenHash, &r.User, &r.Device, &r.CreatedAt, &r.ExpiresAt, &r.RevokedAt, &r.SteppedUpAt}
 }
 
 // Decode returns the session the row holds.
@@ -120,13 +124,16 @@ func (r *Session) Decode() (emoney.Session, error) {
 	if r.RevokedAt != nil {
 		s.RevokedAt = Time(*r.RevokedAt)
 	}
+	if r.SteppedUpAt != nil {
+		s.SteppedUpAt = Time(*r.SteppedUpAt)
+	}
 	return s, err
 }
 
 // UserCols and SessionCols are the column lists the Dest methods expect.
 const (
-	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at`
-	SessionCols = `token_hash, user_id, device, created_at, expires_at, revoked_at`
+	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at, totp_sealed, totp_confirmed`
+	SessionCols = `token_hash, user_id, device, created_at, expires_at, revoked_at, stepped_up_at`
 )
 
 // Partner is a row of the partners table as both stores select it (PartnerCols).
