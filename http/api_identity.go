@@ -19,6 +19,7 @@ type userJSON struct {
 	Email   string      `json:"email,omitempty"`
 	Role    emoney.Role `json:"role"`
 	KYCTier int         `json:"kyc_tier"`
+	TOTP    *bool       `json:"totp,omitempty"` // a confirmed one-time-code app (shown to its owner)
 }
 
 // signup opens an account and its wallet: POST /api/v1/signup.
@@ -85,11 +86,13 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store") // personal data
-	writeJSON(w, http.StatusOK, map[string]any{
-		"user": userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier},
+	body := map[string]any{
+		"user": userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier, TOTP: &u.TOTPConfirmed},
 		"wallet": map[string]any{"account": wallet.ID, "currency": bal.Currency, "balance": bal.Balance,
 			"available": bal.Available()},
-	})
+		"step_up_fresh": s.identity.Fresh(p),
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
@@ -144,4 +147,46 @@ func hasRole(r emoney.Role, roles []emoney.Role) bool {
 		}
 	}
 	return false
+}
+
+// enrolTOTP starts a one-time-code app enrolment: POST /api/v1/totp. The secret is shown once.
+func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	secret, uri, err := s.identity.EnrolTOTP(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "uri": uri})
+	return nil
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+// confirmTOTP finishes the enrolment with a first code: POST /api/v1/totp/confirm.
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var req codeRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	if err := s.identity.ConfirmTOTP(r.Context(), p, req.Code); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// stepUp proves the second factor on this session: POST /api/v1/stepup.
+func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var req codeRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	at, err := s.identity.StepUp(r.Context(), p, req.Code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stepped_up_at": at.Format(time.RFC3339Nano), "fresh_for_seconds": int(identity.StepUpFresh.Seconds())})
+	return nil
 }

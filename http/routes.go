@@ -20,6 +20,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/login", s.wrap(s.login))
 	mux.Handle("POST /api/v1/logout", s.wrap(s.user(s.logout)))
 	mux.Handle("GET /api/v1/me", s.wrap(s.user(s.me)))
+	mux.Handle("POST /api/v1/totp", s.wrap(s.user(s.enrolTOTP)))
+	mux.Handle("POST /api/v1/totp/confirm", s.wrap(s.user(s.confirmTOTP)))
+	mux.Handle("POST /api/v1/stepup", s.wrap(s.user(s.stepUp)))
 
 	// Money.
 	mux.Handle("POST /api/v1/transfers", s.wrap(s.user(s.transfer, emoney.RoleCustomer)))

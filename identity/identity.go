@@ -75,6 +75,12 @@ func (c *sessionCache) get(h []byte, now time.Time) (Principal, bool) {
 	return e.p, true
 }
 
+func (c *sessionCache) forget(h []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, string(h))
+}
+
 func (c *sessionCache) put(h []byte, p Principal, now, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -140,6 +146,8 @@ type Principal struct {
 	Role    emoney.Role
 	KYCTier int
 	Session []byte // the session's token hash (users)
+	// SteppedUpAt is when the session last proved a second factor (zero: never).
+	SteppedUpAt time.Time
 }
 
 // LedgerPrincipal is the name idempotency keys are scoped to.
@@ -424,7 +432,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if err != nil {
 			return err
 		}
-		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h}
+		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h, SteppedUpAt: sess.SteppedUpAt}
 		return nil
 	})
 	if emoney.ErrorCode(err) == emoney.ENotFound {

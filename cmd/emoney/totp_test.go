@@ -1,0 +1,63 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+func TestTOTPStepUpOverHTTP(t *testing.T) {
+	base, _ := startServer(t)
+	api := base + "/api/v1"
+	token, _ := user(t, api, "alice@example.com")
+
+	var e apiError
+	if resp := call(t, "POST", api+"/stepup", token, `{"code":"123456"}`, &e); resp.StatusCode != 400 || e.Error.Field != "code" {
+		t.Errorf("step-up with nothing enrolled: %d %+v", resp.StatusCode, e)
+	}
+	var enrol struct {
+		Secret string `json:"secret"`
+		URI    string `json:"uri"`
+	}
+	if resp := call(t, "POST", api+"/totp", token, "", &enrol); resp.StatusCode != 201 || enrol.Secret == "" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("enrol: %d %+v", resp.StatusCode, enrol)
+	}
+	if resp := call(t, "POST", api+"/totp/confirm", token, `{"code":"000000"}`, &e); resp.StatusCode != 401 || e.Error.Code != "unauthorized" {
+		t.Errorf("confirm with a wrong code: %d %+v", resp.StatusCode, e)
+	}
+	now := time.Now()
+	code, _ := totp.GenerateCode(enrol.Secret, now)
+	if resp := call(t, "POST", api+"/totp/confirm", token, `{"code":"`+code+`"}`, nil); resp.StatusCode != 204 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	if resp := call(t, "POST", api+"/totp", token, "", &e); resp.StatusCode != 409 {
+		t.Errorf("enrolling over a confirmed factor: %d", resp.StatusCode)
+	}
+	var me struct {
+		User struct {
+			TOTP bool `json:"totp"`
+		} `json:"user"`
+		Fresh bool `json:"step_up_fresh"`
+	}
+	call(t, "GET", api+"/me", token, "", &me)
+	if !me.User.TOTP || me.Fresh {
+		t.Errorf("after confirming: %+v", me)
+	}
+	// The confirming code cannot be replayed for a step-up.
+	if resp := call(t, "POST", api+"/stepup", token, `{"code":"`+code+`"}`, &e); resp.StatusCode != 401 {
+		t.Errorf("replayed code: %d %+v", resp.StatusCode, e)
+	}
+	next, _ := totp.GenerateCode(enrol.Secret, now.Add(30*time.Second)) // the next step, within the drift allowed
+	var up struct {
+		At    string `json:"stepped_up_at"`
+		Fresh int    `json:"fresh_for_seconds"`
+	}
+	if resp := call(t, "POST", api+"/stepup", token, `{"code":"`+next+`"}`, &up); resp.StatusCode != 200 || up.Fresh != 300 {
+		t.Fatalf("step-up: %d %+v", resp.StatusCode, up)
+	}
+	call(t, "GET", api+"/me", token, "", &me)
+	if !me.Fresh {
+		t.Error("/me does not show the fresh step-up")
+	}
+}
