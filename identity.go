@@ -39,6 +39,15 @@ type User struct {
 	// says a code from it was entered once, so it may be used for step-up.
 	TOTPSealed    []byte
 	TOTPConfirmed bool
+	// EnrolHash is the hash of a staff member's one-time enrolment code, usable until
+	// EnrolExpires; nil once used.
+	EnrolHash    []byte
+	EnrolExpires time.Time
+}
+
+// Staff reports whether r is one of the operator's staff roles.
+func (r Role) Staff() bool {
+	return r == RoleSupport || r == RoleAnalyst || r == RoleSeniorAnalyst || r == RoleAdmin
 }
 
 // Session is a signed-in device. The bearer token itself is never stored: TokenHash is its

@@ -136,6 +136,9 @@ type ReadTx interface {
 	// Session returns the session with the given token hash (revoked or expired ones too),
 	// or not_found.
 	Session(ctx context.Context, tokenHash []byte) (Session, error)
+	// UserByEnrolment returns the user whose unused enrolment code has the given hash, or
+	// not_found.
+	UserByEnrolment(ctx context.Context, codeHash []byte) (User, error)
 	// PartnerByKey returns the partner whose API key has the given hash, or not_found.
 	PartnerByKey(ctx context.Context, keyHash []byte) (Partner, error)
 }
@@ -195,6 +198,9 @@ type Tx interface {
 	// UseTOTPStep records that a code of the given time step was used, and reports false if that
 	// step or a later one was used already (a code works once).
 	UseTOTPStep(ctx context.Context, user ID, step int64) (bool, error)
+	// CompleteEnrolment sets a user's password hash and sealed TOTP secret (unconfirmed) and
+	// spends the enrolment code; not_found if the user has no unused code.
+	CompleteEnrolment(ctx context.Context, user ID, passwordHash string, totpSealed []byte) error
 	// MarkStepUp records that a session proved a second factor at the given time; not_found if
 	// there is no such session.
 	MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error

@@ -9,13 +9,23 @@ import (
 )
 
 func (t *tx) CreateUser(ctx context.Context, u emoney.User) error {
-	err := t.exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt), u.TOTPSealed, boolInt(u.TOTPConfirmed))
+	err := t.exec(ctx, `INSERT INTO users (`+row.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID.Bytes(), u.EmailIndex, u.EmailSealed, u.PasswordHash, string(u.Role), u.KYCTier, micros(u.CreatedAt), u.TOTPSealed, boolInt(u.TOTPConfirmed),
+		u.EnrolHash, nullMicros(u.EnrolExpires))
 	return wrap("create user", err)
 }
 
 func (t *tx) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE id = ?`, id.Bytes())
+}
+
+func (t *tx) UserByEnrolment(ctx context.Context, codeHash []byte) (emoney.User, error) {
+	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE enrol_hash = ?`, codeHash)
+}
+
+func (t *tx) CompleteEnrolment(ctx context.Context, user emoney.ID, passwordHash string, totpSealed []byte) error {
+	return t.execOne(ctx, "complete enrolment", `UPDATE users SET password_hash = ?, totp_sealed = ?, totp_confirmed = 0,
+		enrol_hash = NULL, enrol_expires = NULL WHERE id = ? AND enrol_hash IS NOT NULL`, passwordHash, totpSealed, user.Bytes())
 }
 
 func (t *tx) UserByEmail(ctx context.Context, index []byte) (emoney.User, error) {

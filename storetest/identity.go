@@ -38,6 +38,35 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 		}))
 	})
 
+	t.Run("StaffEnrolment", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		u := emoney.User{ID: ids.NewID(), EmailIndex: []byte("ix-staff"), EmailSealed: []byte("s"), Role: emoney.RoleAdmin, CreatedAt: at(1),
+			EnrolHash: []byte("code-hash"), EnrolExpires: at(60)}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateUser(c, u) }))
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			got, err := tx.UserByEnrolment(c, []byte("code-hash"))
+			must(t, err)
+			if got.ID != u.ID || !got.EnrolExpires.Equal(at(60)) || got.PasswordHash != "" {
+				t.Errorf("by enrolment: %+v", got)
+			}
+			return nil
+		}))
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CompleteEnrolment(c, u.ID, "phc", []byte("totp")) }))
+		// The code is spent: it finds nobody, and cannot complete again.
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CompleteEnrolment(c, u.ID, "other", nil) }), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			_, err := tx.UserByEnrolment(c, []byte("code-hash"))
+			wantCode(t, err, emoney.ENotFound)
+			got, err := tx.User(c, u.ID)
+			must(t, err)
+			if got.PasswordHash != "phc" || !bytes.Equal(got.TOTPSealed, []byte("totp")) || got.TOTPConfirmed || got.EnrolHash != nil {
+				t.Errorf("after enrolment: %+v", got)
+			}
+			return nil
+		}))
+	})
+
 	t.Run("TOTP", func(t *testing.T) {
 		s, _ := open(t, newDB)
 		c := ctx(t)

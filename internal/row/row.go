@@ -88,19 +88,25 @@ type User struct {
 	CreatedAt                   int64
 	TOTPSealed                  []byte
 	TOTPConfirmed               int64
+	EnrolHash                   []byte
+	EnrolExpires                *int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *User) Dest() []any {
-	return []any{&r.ID, &r.EmailIndex, &r.EmailSealed, &r.PasswordHash, &r.Role, &r.KYCTier, &r.CreatedAt, &r.TOTPSealed, &r.TOTPConfirmed}
+	return []any{&r.ID, &r.EmailIndex, &r.EmailSealed, &r.PasswordHash, &r.Role, &r.KYCTier, &r.CreatedAt, &r.TOTPSealed, &r.TOTPConfirmed, &r.EnrolHash, &r.EnrolExpires}
 }
 
 // Decode returns the user the row holds.
 func (r *User) Decode() (emoney.User, error) {
 	id, err := emoney.IDFromBytes(r.ID)
-	return emoney.User{ID: id, EmailIndex: r.EmailIndex, EmailSealed: r.EmailSealed, PasswordHash: r.PasswordHash,
+	u := emoney.User{ID: id, EmailIndex: r.EmailIndex, EmailSealed: r.EmailSealed, PasswordHash: r.PasswordHash,
 		Role: emoney.Role(r.Role), KYCTier: int(r.KYCTier), CreatedAt: Time(r.CreatedAt),
-		TOTPSealed: r.TOTPSealed, TOTPConfirmed: r.TOTPConfirmed != 0}, err
+		TOTPSealed: r.TOTPSealed, TOTPConfirmed: r.TOTPConfirmed != 0, EnrolHash: r.EnrolHash}
+	if r.EnrolExpires != nil {
+		u.EnrolExpires = Time(*r.EnrolExpires)
+	}
+	return u, err
 }
 
 // Session is a row of the sessions table as both stores select it (sessionCols).
@@ -132,7 +138,7 @@ func (r *Session) Decode() (emoney.Session, error) {
 
 // UserCols and SessionCols are the column lists the Dest methods expect.
 const (
-	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at, totp_sealed, totp_confirmed`
+	UserCols    = `id, email_index, email_sealed, password_hash, role, kyc_tier, created_at, totp_sealed, totp_confirmed, enrol_hash, enrol_expires`
 	SessionCols = `token_hash, user_id, device, created_at, expires_at, revoked_at, stepped_up_at`
 )
 
