@@ -39,6 +39,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	OTP      string `json:"otp"` // staff: a one-time code
 	Device   string `json:"device"`
 }
 
@@ -48,7 +49,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, 0); err != nil {
 		return err
 	}
-	token, sess, err := s.identity.Login(r.Context(), req.Email, req.Password, req.Device, ClientIP(r.Context()))
+	token, sess, err := s.identity.Login(r.Context(), req.Email, req.Password, req.OTP, req.Device, ClientIP(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -77,6 +78,15 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Cache-Control", "no-store") // personal data
+	body := map[string]any{
+		"user":          userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier, TOTP: &u.TOTPConfirmed},
+		"step_up_fresh": s.identity.Fresh(p),
+	}
+	if u.Role != emoney.RoleCustomer { // staff have no wallet
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	}
 	wallet, err := s.identity.Wallet(ctx, u.ID)
 	if err != nil {
 		return err
@@ -85,13 +95,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store") // personal data
-	body := map[string]any{
-		"user": userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier, TOTP: &u.TOTPConfirmed},
-		"wallet": map[string]any{"account": wallet.ID, "currency": bal.Currency, "balance": bal.Balance,
-			"available": bal.Available()},
-		"step_up_fresh": s.identity.Fresh(p),
-	}
+	body["wallet"] = map[string]any{"account": wallet.ID, "currency": bal.Currency, "balance": bal.Balance, "available": bal.Available()}
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
@@ -188,5 +192,26 @@ func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, p identity.Princ
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"stepped_up_at": at.Format(time.RFC3339Nano), "fresh_for_seconds": int(identity.StepUpFresh.Seconds())})
+	return nil
+}
+
+type staffEnrolRequest struct {
+	Code     string `json:"code"`
+	Password string `json:"password"`
+}
+
+// staffEnrol spends a staff enrolment code: POST /api/v1/staff/enrol (no token: the code is
+// the credential). The TOTP secret is shown once.
+func (s *Server) staffEnrol(w http.ResponseWriter, r *http.Request) error {
+	var req staffEnrolRequest
+	if err := decodeJSON(w, r, &req, 0); err != nil {
+		return err
+	}
+	secret, uri, err := s.identity.EnrolStaff(r.Context(), req.Code, req.Password)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "uri": uri})
 	return nil
 }

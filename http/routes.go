@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	// Identity.
 	mux.Handle("POST /api/v1/signup", s.wrap(s.signup))
 	mux.Handle("POST /api/v1/login", s.wrap(s.login))
+	mux.Handle("POST /api/v1/staff/enrol", s.wrap(s.staffEnrol))
 	mux.Handle("POST /api/v1/logout", s.wrap(s.user(s.logout)))
 	mux.Handle("GET /api/v1/me", s.wrap(s.user(s.me)))
 	mux.Handle("POST /api/v1/totp", s.wrap(s.user(s.enrolTOTP)))

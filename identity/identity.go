@@ -325,10 +325,11 @@ func (r *RateLimited) RetryAfterSeconds() int { return int(math.Ceil(r.Wait.Seco
 // Unwrap lets errors.As find the *emoney.Error.
 func (r *RateLimited) Unwrap() error { return r.Err }
 
-// Login checks the password and opens a session on device, returning its bearer token (shown
-// once, never stored). Errors: invalid, unauthorized (wrong e-mail or password: the same
-// answer for both), rate_limited (with the wait), internal.
-func (s *Service) Login(ctx context.Context, email, password, device string, ip netip.Addr) (string, emoney.Session, error) {
+// Login checks the password (and for staff, a one-time code: the first one confirms their app)
+// and opens a session on device, returning its bearer token (shown once, never stored).
+// Errors: invalid, unauthorized (wrong e-mail or password: the same answer for both; a staff
+// member's missing or wrong code), rate_limited (with the wait), internal.
+func (s *Service) Login(ctx context.Context, email, password, otpCode, device string, ip netip.Addr) (string, emoney.Session, error) {
 	now := s.cfg.Now()
 	if ok, wait := s.perIP.allow(network(ip), now); !ok {
 		return "", emoney.Session{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many sign-in attempts from this address"), wait}
@@ -370,6 +371,19 @@ func (s *Service) Login(ctx context.Context, email, password, device string, ip 
 	done()
 	if !ok {
 		return "", emoney.Session{}, wrong
+	}
+	if u.Role.Staff() {
+		if otpCode == "" {
+			return "", emoney.Session{}, &emoney.Error{Code: emoney.EUnauthorized, Field: "otp", Message: "staff sign in with a one-time code too"}
+		}
+		if _, err := s.checkCode(ctx, Principal{User: u.ID}, otpCode, false); err != nil {
+			return "", emoney.Session{}, err
+		}
+		if !u.TOTPConfirmed {
+			if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.SetTOTP(ctx, u.ID, u.TOTPSealed, true) }); err != nil {
+				return "", emoney.Session{}, err
+			}
+		}
 	}
 	token, hash, err := newSecret("emt_")
 	if err != nil {

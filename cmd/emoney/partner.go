@@ -82,6 +82,30 @@ func openIdentity(ctx context.Context, e env, db, keyset string) (*identity.Serv
 	return ids, func() { l.Close(); s.Close() }, nil
 }
 
+// cmdStaffCreate makes a staff account and prints its one-time enrolment code (specs/cli.md).
+func cmdStaffCreate(ctx context.Context, e env, args []string) error {
+	fs := e.flags("staff create")
+	db := e.dbFlag(fs)
+	keyset := e.keysetFlag(fs)
+	email := fs.String("email", "", "the staff member's e-mail address")
+	role := fs.String("role", "", "support, analyst, senior_analyst or admin")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ids, closeAll, err := openIdentity(ctx, e, *db, *keyset)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	u, code, err := ids.CreateStaff(ctx, *email, emoney.Role(*role))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "staff account %s (%s) created; its one-time enrolment code, good for %s, is (POST /api/v1/staff/enrol):\n", u.ID, u.Role, identity.EnrolmentTTL)
+	fmt.Fprintln(e.stdout, code)
+	return nil
+}
+
 // cmdPartnerCreate registers a cash-in agent or merchant and prints its API key once.
 func cmdPartnerCreate(ctx context.Context, e env, args []string) error {
 	fs := e.flags("partner create")

@@ -31,6 +31,7 @@ Commands:
   bench http      measure authenticated P2P transfers per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
+  staff create    make a staff account; prints its one-time enrolment code
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
@@ -71,7 +72,7 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdMigrate(ctx, e, rest)
 	case "serve":
 		return cmdServe(ctx, e, rest)
-	case "ledger", "audit", "bench", "partner":
+	case "ledger", "audit", "bench", "partner", "staff":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
 		}
@@ -89,6 +90,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		case "partner revoke":
 			return cmdPartnerRevoke(ctx, e, rest[1:])
+		case "staff create":
+			return cmdStaffCreate(ctx, e, rest[1:])
 		}
 		return fmt.Errorf("unknown command %q; see emoney help", sub)
 	}

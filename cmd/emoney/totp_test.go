@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +61,61 @@ func TestTOTPStepUpOverHTTP(t *testing.T) {
 	call(t, "GET", api+"/me", token, "", &me)
 	if !me.Fresh {
 		t.Error("/me does not show the fresh step-up")
+	}
+}
+
+func TestStaffEnrolmentOverHTTP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	db := "sqlite:" + path
+	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := cli(t, nil, "staff", "create", "--db", db, "--email", "ops@example.com", "--role", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := strings.TrimSpace(out)
+	if _, _, err := cli(t, nil, "staff", "create", "--db", db, "--email", "x@example.com", "--role", "customer"); err == nil {
+		t.Error("a staff account with a customer's role was made")
+	}
+	base, _ := startServerOn(t, path)
+	api := base + "/api/v1"
+
+	var e apiError
+	// No password works before enrolment: there is none.
+	if resp := call(t, "POST", api+"/login", "", `{"email":"ops@example.com","password":"","otp":"000000"}`, &e); resp.StatusCode != 401 {
+		t.Errorf("login before enrolment: %d", resp.StatusCode)
+	}
+	if resp := call(t, "POST", api+"/staff/enrol", "", `{"code":"`+code+`","password":"short"}`, &e); resp.StatusCode != 400 || e.Error.Field != "password" {
+		t.Errorf("short staff password: %d %+v", resp.StatusCode, e)
+	}
+	var enrol struct{ Secret, URI string }
+	if resp := call(t, "POST", api+"/staff/enrol", "", `{"code":"`+code+`","password":"a long staff passphrase"}`, &enrol); resp.StatusCode != 201 || enrol.Secret == "" {
+		t.Fatalf("enrol: %d %+v", resp.StatusCode, enrol)
+	}
+	if resp := call(t, "POST", api+"/staff/enrol", "", `{"code":"`+code+`","password":"another long passphrase"}`, &e); resp.StatusCode != 401 {
+		t.Errorf("enrolment code used twice: %d", resp.StatusCode)
+	}
+	if resp := call(t, "POST", api+"/login", "", `{"email":"ops@example.com","password":"a long staff passphrase"}`, &e); resp.StatusCode != 401 || e.Error.Field != "otp" {
+		t.Errorf("staff login without a code: %d %+v", resp.StatusCode, e)
+	}
+	otp, _ := totp.GenerateCode(enrol.Secret, time.Now())
+	var login struct{ Token string }
+	if resp := call(t, "POST", api+"/login", "", `{"email":"ops@example.com","password":"a long staff passphrase","otp":"`+otp+`"}`, &login); resp.StatusCode != 200 || login.Token == "" {
+		t.Fatalf("staff login: %d", resp.StatusCode)
+	}
+	var me struct {
+		User struct {
+			Role string `json:"role"`
+			TOTP bool   `json:"totp"`
+		} `json:"user"`
+		Wallet *struct{} `json:"wallet"`
+	}
+	if resp := call(t, "GET", api+"/me", login.Token, "", &me); resp.StatusCode != 200 || me.User.Role != "admin" || !me.User.TOTP || me.Wallet != nil {
+		t.Errorf("staff /me: %d %+v", resp.StatusCode, me)
+	}
+	// Staff move no money of their own.
+	if resp := post(t, api+"/transfers", login.Token, "k", `{"to":"01M7YWNQEX4CHP0EGY26KFJQV3","amount":1}`, &e); resp.StatusCode != 403 {
+		t.Errorf("staff transfer: %d %+v", resp.StatusCode, e)
 	}
 }
