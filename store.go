@@ -141,6 +141,11 @@ type ReadTx interface {
 	UserByEnrolment(ctx context.Context, codeHash []byte) (User, error)
 	// PartnerByKey returns the partner whose API key has the given hash, or not_found.
 	PartnerByKey(ctx context.Context, keyHash []byte) (Partner, error)
+	// Alert returns one alert, or not_found.
+	Alert(ctx context.Context, id ID) (Alert, error)
+	// Alerts returns up to limit alerts in the given status, oldest first, with ids greater
+	// than after (zero: from the start).
+	Alerts(ctx context.Context, status AlertStatus, after ID, limit int) ([]Alert, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -201,6 +206,11 @@ type Tx interface {
 	// CompleteEnrolment sets a user's password hash and sealed TOTP secret (unconfirmed) and
 	// spends the enrolment code; not_found if the user has no unused code.
 	CompleteEnrolment(ctx context.Context, user ID, passwordHash string, totpSealed []byte) error
+	// CreateAlert records a new, open alert; conflict if its id is taken.
+	CreateAlert(ctx context.Context, a Alert) error
+	// ResolveAlert moves an open alert to status, recording when and by whom; conflict if it is
+	// not open any more, not_found if there is none.
+	ResolveAlert(ctx context.Context, id ID, status AlertStatus, by string, at time.Time) error
 	// MarkStepUp records that a session proved a second factor at the given time; not_found if
 	// there is no such session.
 	MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error

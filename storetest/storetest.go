@@ -24,6 +24,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Store", func(t *testing.T) { runStore(t, newDB) })
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, newDB) })
 	t.Run("Identity", func(t *testing.T) { runIdentity(t, newDB) })
+	t.Run("Alerts", func(t *testing.T) { runAlerts(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

@@ -171,3 +171,34 @@ func (r *Partner) Decode() (emoney.Partner, error) {
 	}
 	return p, err
 }
+
+// AlertCols is the column list Alert.Dest expects.
+const AlertCols = `id, kind, subject, transfer_id, reason, status, created_at, resolved_at, resolved_by`
+
+// Alert is a row of the alerts table as both stores select it (AlertCols).
+type Alert struct {
+	ID, Transfer                 []byte
+	Kind, Subject, Reason, State string
+	CreatedAt                    int64
+	ResolvedAt                   *int64
+	ResolvedBy                   *string
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *Alert) Dest() []any {
+	return []any{&r.ID, &r.Kind, &r.Subject, &r.Transfer, &r.Reason, &r.State, &r.CreatedAt, &r.ResolvedAt, &r.ResolvedBy}
+}
+
+// Decode returns the alert the row holds.
+func (r *Alert) Decode() (emoney.Alert, error) {
+	id, err1 := emoney.IDFromBytes(r.ID)
+	tr, err2 := emoney.IDFromBytes(r.Transfer)
+	a := emoney.Alert{ID: id, Kind: r.Kind, Subject: r.Subject, Transfer: tr, Reason: r.Reason, Status: emoney.AlertStatus(r.State), CreatedAt: Time(r.CreatedAt)}
+	if r.ResolvedAt != nil {
+		a.ResolvedAt = Time(*r.ResolvedAt)
+	}
+	if r.ResolvedBy != nil {
+		a.ResolvedBy = *r.ResolvedBy
+	}
+	return a, errors.Join(err1, err2)
+}

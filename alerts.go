@@ -1,0 +1,28 @@
+package emoney
+
+import "time"
+
+// AlertStatus is where an alert stands.
+type AlertStatus string
+
+const (
+	AlertOpen      AlertStatus = "open"
+	AlertReleased  AlertStatus = "released"  // its held money went through
+	AlertRejected  AlertStatus = "rejected"  // its held money went back
+	AlertDismissed AlertStatus = "dismissed" // nothing was held; seen and closed
+)
+
+// Alert is something staff must look at. An alert about held money names the pending
+// transfer (a review hold) that only a staff decision resolves: release posts it, reject voids
+// it. Cases group alerts later.
+type Alert struct {
+	ID         ID
+	Kind       string // "review_hold", ...
+	Subject    string // who it is about: "wallet:…", "user:…"
+	Transfer   ID     // the held transfer, if any
+	Reason     string // why, for the analyst: rule ids, a score
+	Status     AlertStatus
+	CreatedAt  time.Time
+	ResolvedAt time.Time
+	ResolvedBy string
+}

@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"emoney"
+	"emoney/internal/row"
+)
+
+func (t *tx) CreateAlert(ctx context.Context, a emoney.Alert) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO alerts (`+row.AlertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)`,
+		a.ID.Bytes(), a.Kind, a.Subject, a.Transfer.Bytes(), a.Reason, string(emoney.AlertOpen), micros(a.CreatedAt))
+	return wrap("create alert", err)
+}
+
+func (t *tx) ResolveAlert(ctx context.Context, id emoney.ID, status emoney.AlertStatus, by string, at time.Time) error {
+	err := t.execOne(ctx, "resolve alert", `UPDATE alerts SET status = $1, resolved_at = $2, resolved_by = $3 WHERE id = $4 AND status = 'open'`,
+		string(status), micros(at), by, id.Bytes())
+	if emoney.ErrorCode(err) != emoney.ENotFound {
+		return err
+	}
+	if _, err := t.Alert(ctx, id); err != nil {
+		return err
+	}
+	return emoney.Errorf(emoney.EConflict, "the alert is resolved already")
+}
+
+func (t *tx) Alert(ctx context.Context, id emoney.ID) (emoney.Alert, error) {
+	as, err := t.alerts(ctx, `SELECT `+row.AlertCols+` FROM alerts WHERE id = $1`, id.Bytes())
+	if err != nil {
+		return emoney.Alert{}, err
+	}
+	if len(as) == 0 {
+		return emoney.Alert{}, emoney.Errorf(emoney.ENotFound, "alert not found")
+	}
+	return as[0], nil
+}
+
+func (t *tx) Alerts(ctx context.Context, status emoney.AlertStatus, after emoney.ID, limit int) ([]emoney.Alert, error) {
+	return t.alerts(ctx, `SELECT `+row.AlertCols+` FROM alerts WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3`, string(status), after[:], limit)
+}
+
+func (t *tx) alerts(ctx context.Context, q string, args ...any) ([]emoney.Alert, error) {
+	rows, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("alerts", err)
+	}
+	out, err := collect(rows, func(r pgx.Row) (emoney.Alert, error) {
+		var raw row.Alert
+		if err := r.Scan(raw.Dest()...); err != nil {
+			return emoney.Alert{}, err
+		}
+		return raw.Decode()
+	})
+	return out, wrap("alerts", err)
+}

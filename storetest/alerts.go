@@ -1,0 +1,43 @@
+package storetest
+
+import (
+	"testing"
+
+	"emoney"
+)
+
+func runAlerts(t *testing.T, newDB NewDatabase) {
+	s, _ := open(t, newDB)
+	c := ctx(t)
+	held := ids.NewID()
+	a1 := emoney.Alert{ID: ids.NewID(), Kind: "review_hold", Subject: "wallet:w1", Transfer: held, Reason: "rule:new-link-big-topup", CreatedAt: at(1)}
+	a2 := emoney.Alert{ID: ids.NewID(), Kind: "note", Subject: "user:u2", Reason: "shadow rule", CreatedAt: at(2)}
+	must(t, s.Update(c, func(tx emoney.Tx) error {
+		must(t, tx.CreateAlert(c, a1))
+		return tx.CreateAlert(c, a2)
+	}))
+	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateAlert(c, a1) }), emoney.EConflict)
+	must(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, a1.ID, emoney.AlertReleased, "staff:1", at(5)) }))
+	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, a1.ID, emoney.AlertRejected, "staff:2", at(6)) }), emoney.EConflict)
+	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, ids.NewID(), emoney.AlertRejected, "staff:2", at(6)) }), emoney.ENotFound)
+	must(t, s.View(c, func(tx emoney.ReadTx) error {
+		got, err := tx.Alert(c, a1.ID)
+		must(t, err)
+		if got.Status != emoney.AlertReleased || got.ResolvedBy != "staff:1" || !got.ResolvedAt.Equal(at(5)) || got.Transfer != held || got.Reason != a1.Reason {
+			t.Errorf("alert = %+v", got)
+		}
+		open, err := tx.Alerts(c, emoney.AlertOpen, emoney.ID{}, 10)
+		must(t, err)
+		if len(open) != 1 || open[0].ID != a2.ID || !open[0].Transfer.IsZero() || open[0].Status != emoney.AlertOpen {
+			t.Errorf("open alerts = %+v", open)
+		}
+		after, err := tx.Alerts(c, emoney.AlertOpen, a2.ID, 10)
+		must(t, err)
+		if len(after) != 0 {
+			t.Errorf("alerts after the last: %+v", after)
+		}
+		_, err = tx.Alert(c, ids.NewID())
+		wantCode(t, err, emoney.ENotFound)
+		return nil
+	}))
+}
