@@ -32,6 +32,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/payments", s.wrap(s.user(s.pay, emoney.RoleCustomer)))
 	mux.Handle("POST /api/v1/cashins", s.wrap(s.partner(s.cashIn, emoney.RoleAgent)))
 	mux.Handle("POST /api/v1/refunds", s.wrap(s.partner(s.refund, emoney.RoleMerchant)))
+	// Staff.
+	mux.Handle("GET /api/v1/staff/alerts", s.wrap(s.user(s.listAlerts, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/alerts/{id}/release", s.wrap(s.user(s.decideAlert(true), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/alerts/{id}/reject", s.wrap(s.user(s.decideAlert(false), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/partner", s.wrap(s.partner(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

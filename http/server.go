@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/alerts"
 	"emoney/identity"
 	"emoney/ledger"
 	"emoney/money"
@@ -45,6 +46,7 @@ type Server struct {
 	ledger   *ledger.Ledger
 	identity *identity.Service
 	money    *money.Service
+	alerts   *alerts.Service
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -55,6 +57,7 @@ type Deps struct {
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
 	Money    *money.Service
+	Alerts   *alerts.Service
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -68,7 +71,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -19,7 +19,9 @@ func runAlerts(t *testing.T, newDB NewDatabase) {
 	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateAlert(c, a1) }), emoney.EConflict)
 	must(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, a1.ID, emoney.AlertReleased, "staff:1", at(5)) }))
 	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, a1.ID, emoney.AlertRejected, "staff:2", at(6)) }), emoney.EConflict)
-	wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResolveAlert(c, ids.NewID(), emoney.AlertRejected, "staff:2", at(6)) }), emoney.ENotFound)
+	wantCode(t, s.Update(c, func(tx emoney.Tx) error {
+		return tx.ResolveAlert(c, ids.NewID(), emoney.AlertRejected, "staff:2", at(6))
+	}), emoney.ENotFound)
 	must(t, s.View(c, func(tx emoney.ReadTx) error {
 		got, err := tx.Alert(c, a1.ID)
 		must(t, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/alerts"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/ledger"
@@ -127,7 +128,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		s.Close()
 		return nil, err
 	}
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0)})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: alerts.New(s, l, nil)})
 	return &service{store: s, ledger: l, identity: ids, server: srv}, nil
 }
 
