@@ -141,6 +141,9 @@ type ReadTx interface {
 	UserByEnrolment(ctx context.Context, codeHash []byte) (User, error)
 	// PartnerByKey returns the partner whose API key has the given hash, or not_found.
 	PartnerByKey(ctx context.Context, keyHash []byte) (Partner, error)
+	// OrphanHolds returns up to limit unresolved review holds that have no alert named by their
+	// id, oldest first.
+	OrphanHolds(ctx context.Context, limit int) ([]Transfer, error)
 	// Alert returns one alert, or not_found.
 	Alert(ctx context.Context, id ID) (Alert, error)
 	// Alerts returns up to limit alerts in the given status, oldest first, with ids greater

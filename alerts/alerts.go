@@ -115,3 +115,32 @@ func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff
 	a.Status, a.ResolvedAt, a.ResolvedBy = status, now, staff
 	return a, tr, nil
 }
+
+// Sweep raises an alert for every review hold that has none (its raiser died between the hold
+// and the alert, and its caller never retried), so that no held money waits unseen. It returns
+// how many it raised.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	var orphans []emoney.Transfer
+	err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		orphans, err = tx.OrphanHolds(ctx, 1000)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, tr := range orphans {
+		a := emoney.Alert{ID: tr.ID, Kind: "review_hold", Subject: "account:" + tr.From.String(), Transfer: tr.ID,
+			Reason: "a hold found without its alert (raised by the sweeper)", Status: emoney.AlertOpen, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+		err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) })
+		switch emoney.ErrorCode(err) {
+		case "":
+			n++
+		case emoney.EConflict: // raised meanwhile
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}

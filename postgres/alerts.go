@@ -28,6 +28,14 @@ func (t *tx) ResolveAlert(ctx context.Context, id emoney.ID, status emoney.Alert
 	return emoney.Errorf(emoney.EConflict, "the alert is resolved already")
 }
 
+func (t *tx) OrphanHolds(ctx context.Context, limit int) ([]emoney.Transfer, error) {
+	return t.transfers(ctx, "orphan holds", `SELECT `+transferCols+` FROM transfers p
+		WHERE p.hold = 'review' AND p.kind = 'pending'
+		AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = p.id)
+		AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = p.id)
+		ORDER BY p.id LIMIT $1`, limit)
+}
+
 func (t *tx) Alert(ctx context.Context, id emoney.ID) (emoney.Alert, error) {
 	as, err := t.alerts(ctx, `SELECT `+row.AlertCols+` FROM alerts WHERE id = $1`, id.Bytes())
 	if err != nil {

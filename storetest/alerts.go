@@ -42,4 +42,25 @@ func runAlerts(t *testing.T, newDB NewDatabase) {
 		wantCode(t, err, emoney.ENotFound)
 		return nil
 	}))
+
+	// Review holds without an alert are found; held ones with an alert, resolved ones and other
+	// kinds of hold are not.
+	acct := ids.NewID()
+	mk := func(hold emoney.HoldKind) emoney.Transfer {
+		return emoney.Transfer{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPending, From: acct, To: ids.NewID(), Currency: "JPY", Amount: 5, Code: "p2p", Hold: hold, CreatedAt: at(3)}
+	}
+	orphan, withAlert, resolved, debit := mk(emoney.HoldReview), mk(emoney.HoldReview), mk(emoney.HoldReview), mk(emoney.HoldBankDebit)
+	void := emoney.Transfer{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferVoid, From: resolved.From, To: resolved.To, Currency: "JPY", Code: "p2p", PendingID: resolved.ID, CreatedAt: at(4)}
+	must(t, s.Update(c, func(tx emoney.Tx) error {
+		must(t, tx.InsertTransfers(c, []emoney.Transfer{orphan, withAlert, resolved, debit, void}))
+		return tx.CreateAlert(c, emoney.Alert{ID: withAlert.ID, Kind: "review_hold", Subject: "x", Transfer: withAlert.ID, CreatedAt: at(3)})
+	}))
+	must(t, s.View(c, func(tx emoney.ReadTx) error {
+		got, err := tx.OrphanHolds(c, 10)
+		must(t, err)
+		if len(got) != 1 || got[0] != orphan {
+			t.Errorf("OrphanHolds = %+v, want only %s", got, orphan.ID)
+		}
+		return nil
+	}))
 }

@@ -69,6 +69,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s)\n", scheme, srv.Addr(), s.Kind())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
+	go svc.sweep(ctx, 30*time.Second, log)
 	select {
 	case err := <-served:
 		return err
@@ -98,6 +99,7 @@ type service struct {
 	store    emoney.Store
 	ledger   *ledger.Ledger
 	identity *identity.Service
+	alerts   *alerts.Service
 	server   *emhttp.Server
 }
 
@@ -128,11 +130,37 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		s.Close()
 		return nil, err
 	}
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: alerts.New(s, l, nil)})
-	return &service{store: s, ledger: l, identity: ids, server: srv}, nil
+	al := alerts.New(s, l, nil)
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
 func (s *service) Close() error {
 	return errors.Join(s.ledger.Close(), s.store.Close())
+}
+
+// sweep does, every period until ctx ends, the housekeeping that keeps money from waiting
+// unseen: authorisations past their expiry are voided, and review holds without an alert get
+// one. Several instances may sweep at once: both are idempotent.
+func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if n, err := s.ledger.ExpirePending(ctx, 1000); err != nil && ctx.Err() == nil {
+			log.Error("expiring authorisations", slog.Any("err", err))
+		} else if n > 0 {
+			log.Info("voided expired authorisations", slog.Int("n", n))
+		}
+		if n, err := s.alerts.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("sweeping holds", slog.Any("err", err))
+		} else if n > 0 {
+			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
