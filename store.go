@@ -136,6 +136,8 @@ type ReadTx interface {
 	// Session returns the session with the given token hash (revoked or expired ones too),
 	// or not_found.
 	Session(ctx context.Context, tokenHash []byte) (Session, error)
+	// Users returns up to limit users with ids greater than after, in id order.
+	Users(ctx context.Context, after ID, limit int) ([]User, error)
 	// UserByEnrolment returns the user whose unused enrolment code has the given hash, or
 	// not_found.
 	UserByEnrolment(ctx context.Context, codeHash []byte) (User, error)
@@ -209,6 +211,9 @@ type Tx interface {
 	// CompleteEnrolment sets a user's password hash and sealed TOTP secret (unconfirmed) and
 	// spends the enrolment code; not_found if the user has no unused code.
 	CompleteEnrolment(ctx context.Context, user ID, passwordHash string, totpSealed []byte) error
+	// ResealUser replaces a user's sealed e-mail and TOTP secret (after a key rotation);
+	// not_found if there is no such user.
+	ResealUser(ctx context.Context, id ID, emailSealed, totpSealed []byte) error
 	// CreateAlert records a new, open alert; conflict if its id is taken.
 	CreateAlert(ctx context.Context, a Alert) error
 	// ResolveAlert moves an open alert to status, recording when and by whom; conflict if it is

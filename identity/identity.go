@@ -481,3 +481,52 @@ func (s *Service) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 	})
 	return u, err
 }
+
+// Reseal seals every user's personal data again under the keyset's current sealing key (after
+// pii.Keys.Rotate). Data opens under any key of this keyset throughout, and it is safe to run
+// again after an interruption; but a server still holding the keyset from before the rotation
+// cannot open what was resealed, so servers are stopped, or restarted right after. It returns
+// how many users it resealed.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	n := 0
+	var after emoney.ID
+	for {
+		var page []emoney.User
+		if err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+			var err error
+			page, err = tx.Users(ctx, after, 500)
+			return err
+		}); err != nil {
+			return n, err
+		}
+		for _, u := range page {
+			email, err := s.reseal(u.EmailSealed, "user:"+u.ID.String()+":email")
+			if err != nil {
+				return n, err
+			}
+			totp, err := s.reseal(u.TOTPSealed, "user:"+u.ID.String()+":totp")
+			if err != nil {
+				return n, err
+			}
+			if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.ResealUser(ctx, u.ID, email, totp) }); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(page) < 500 {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+func (s *Service) reseal(sealed []byte, binding string) ([]byte, error) {
+	if sealed == nil {
+		return nil, nil
+	}
+	p, err := s.keys.Open(sealed, binding)
+	if err != nil {
+		return nil, err
+	}
+	return s.keys.Seal(p, binding)
+}

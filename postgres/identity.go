@@ -22,6 +22,25 @@ func (t *tx) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE id = $1`, id.Bytes())
 }
 
+func (t *tx) Users(ctx context.Context, after emoney.ID, limit int) ([]emoney.User, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+row.UserCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after[:], limit)
+	if err != nil {
+		return nil, wrap("users", err)
+	}
+	out, err := collect(rows, func(r pgx.Row) (emoney.User, error) {
+		var raw row.User
+		if err := r.Scan(raw.Dest()...); err != nil {
+			return emoney.User{}, err
+		}
+		return raw.Decode()
+	})
+	return out, wrap("users", err)
+}
+
+func (t *tx) ResealUser(ctx context.Context, id emoney.ID, emailSealed, totpSealed []byte) error {
+	return t.execOne(ctx, "reseal user", `UPDATE users SET email_sealed = $1, totp_sealed = $2 WHERE id = $3`, emailSealed, totpSealed, id.Bytes())
+}
+
 func (t *tx) UserByEnrolment(ctx context.Context, codeHash []byte) (emoney.User, error) {
 	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE enrol_hash = $1`, codeHash)
 }

@@ -19,6 +19,31 @@ func (t *tx) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE id = ?`, id.Bytes())
 }
 
+func (t *tx) Users(ctx context.Context, after emoney.ID, limit int) ([]emoney.User, error) {
+	rows, err := t.query(ctx, `SELECT `+row.UserCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after[:], limit)
+	if err != nil {
+		return nil, wrap("users", err)
+	}
+	defer rows.Close()
+	var out []emoney.User
+	for rows.Next() {
+		var raw row.User
+		if err := rows.Scan(raw.Dest()...); err != nil {
+			return nil, wrap("users", err)
+		}
+		u, err := raw.Decode()
+		if err != nil {
+			return nil, wrap("users", err)
+		}
+		out = append(out, u)
+	}
+	return out, wrap("users", rows.Err())
+}
+
+func (t *tx) ResealUser(ctx context.Context, id emoney.ID, emailSealed, totpSealed []byte) error {
+	return t.execOne(ctx, "reseal user", `UPDATE users SET email_sealed = ?, totp_sealed = ? WHERE id = ?`, emailSealed, totpSealed, id.Bytes())
+}
+
 func (t *tx) UserByEnrolment(ctx context.Context, codeHash []byte) (emoney.User, error) {
 	return t.oneUser(ctx, `SELECT `+row.UserCols+` FROM users WHERE enrol_hash = ?`, codeHash)
 }

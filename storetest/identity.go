@@ -38,6 +38,41 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 		}))
 	})
 
+	t.Run("UsersAndReseal", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		var made []emoney.ID
+		for i := 0; i < 5; i++ {
+			u := emoney.User{ID: ids.NewID(), EmailIndex: []byte(fmt.Sprint("ix-", i)), EmailSealed: []byte("old"), PasswordHash: "h", Role: emoney.RoleCustomer, CreatedAt: at(1)}
+			must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreateUser(c, u) }))
+			made = append(made, u.ID)
+		}
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResealUser(c, made[2], []byte("new"), []byte("totp-new")) }))
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResealUser(c, ids.NewID(), nil, nil) }), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			var seen []emoney.ID
+			var after emoney.ID
+			for {
+				page, err := tx.Users(c, after, 2)
+				must(t, err)
+				for _, u := range page {
+					seen = append(seen, u.ID)
+					if u.ID == made[2] && (string(u.EmailSealed) != "new" || string(u.TOTPSealed) != "totp-new") {
+						t.Errorf("resealed user %+v", u)
+					}
+				}
+				if len(page) < 2 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			if fmt.Sprint(seen) != fmt.Sprint(made) {
+				t.Errorf("Users pages gave %d users, want the 5 in id order", len(seen))
+			}
+			return nil
+		}))
+	})
+
 	t.Run("StaffEnrolment", func(t *testing.T) {
 		s, _ := open(t, newDB)
 		c := ctx(t)

@@ -22,15 +22,24 @@ func (e env) keysetFlag(fs *flag.FlagSet) *string {
 	return fs.String("keyset", e.getenv("EMONEY_KEYSET"), "keyset file for personal data (env EMONEY_KEYSET; default: keys/keyset.json beside a SQLite database, generated on first start)")
 }
 
-// loadKeys loads the keyset for personal data, or on SQLite without --keyset, the one beside the
-// database, generating it the first time with a warning.
+// keysetPath is --keyset, or on SQLite without it, keys/keyset.json beside the database.
+func keysetPath(keyset, db string) (string, error) {
+	if keyset != "" {
+		return keyset, nil
+	}
+	path, ok := strings.CutPrefix(db, "sqlite:")
+	if !ok {
+		return "", errors.New("--keyset is required with PostgreSQL: the keys must not live with the data")
+	}
+	return filepath.Join(filepath.Dir(path), "keys", "keyset.json"), nil
+}
+
+// loadKeys loads the keyset for personal data (see keysetPath), generating it the first time
+// with a warning.
 func loadKeys(keyset, db string, log *slog.Logger) (*pii.Keys, error) {
-	if keyset == "" {
-		path, ok := strings.CutPrefix(db, "sqlite:")
-		if !ok {
-			return nil, errors.New("--keyset is required with PostgreSQL: the keys must not live with the data")
-		}
-		keyset = filepath.Join(filepath.Dir(path), "keys", "keyset.json")
+	keyset, err := keysetPath(keyset, db)
+	if err != nil {
+		return nil, err
 	}
 	keys, created, err := pii.LoadOrCreate(keyset)
 	if err == nil && created {
@@ -80,6 +89,43 @@ func openIdentity(ctx context.Context, e env, db, keyset string) (*identity.Serv
 		return nil, nil, err
 	}
 	return ids, func() { l.Close(); s.Close() }, nil
+}
+
+// cmdKeysRotate adds a new sealing key, saves the keyset, then seals all personal data again
+// under it. The keyset is saved first: whatever happens after, every sealed value opens with it.
+// Servers must load the new keyset (restart them): the old one cannot open resealed data.
+func cmdKeysRotate(ctx context.Context, e env, args []string) error {
+	fs := e.flags("keys rotate")
+	db := e.dbFlag(fs)
+	keyset := e.keysetFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	path, err := keysetPath(*keyset, *db)
+	if err != nil {
+		return err
+	}
+	keys, err := pii.Load(path)
+	if err != nil {
+		return err
+	}
+	if err := keys.Rotate(); err != nil {
+		return err
+	}
+	if err := keys.Save(path); err != nil {
+		return err
+	}
+	ids, closeAll, err := openIdentity(ctx, e, *db, path)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	n, err := ids.Reseal(ctx)
+	if err != nil {
+		return fmt.Errorf("resealed %d users, then: %w (run keys rotate again to finish; nothing is unreadable)", n, err)
+	}
+	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users resealed; restart the servers so they load it\n", path, keys.SealingKeys(), n)
+	return nil
 }
 
 // cmdStaffCreate makes a staff account and prints its one-time enrolment code (specs/cli.md).

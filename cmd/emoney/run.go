@@ -32,6 +32,7 @@ Commands:
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   staff create    make a staff account; prints its one-time enrolment code
+  keys rotate     seal personal data under a new key (keeps the old ones; restart servers after)
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
@@ -72,7 +73,7 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdMigrate(ctx, e, rest)
 	case "serve":
 		return cmdServe(ctx, e, rest)
-	case "ledger", "audit", "bench", "partner", "staff":
+	case "ledger", "audit", "bench", "partner", "staff", "keys":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
 		}
@@ -92,6 +93,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdPartnerRevoke(ctx, e, rest[1:])
 		case "staff create":
 			return cmdStaffCreate(ctx, e, rest[1:])
+		case "keys rotate":
+			return cmdKeysRotate(ctx, e, rest[1:])
 		}
 		return fmt.Errorf("unknown command %q; see emoney help", sub)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +119,49 @@ func TestStaffEnrolmentOverHTTP(t *testing.T) {
 	// Staff move no money of their own.
 	if resp := post(t, api+"/transfers", login.Token, "k", `{"to":"01M7YWNQEX4CHP0EGY26KFJQV3","amount":1}`, &e); resp.StatusCode != 403 {
 		t.Errorf("staff transfer: %d %+v", resp.StatusCode, e)
+	}
+}
+
+func TestKeysRotate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	db := "sqlite:" + path
+	base, stop := startServerOn(t, path)
+	api := base + "/api/v1"
+	token, _ := user(t, api, "alice@example.com")
+	var enrol struct{ Secret string }
+	call(t, "POST", api+"/totp", token, "", &enrol)
+	code, _ := totp.GenerateCode(enrol.Secret, time.Now())
+	if resp := call(t, "POST", api+"/totp/confirm", token, `{"code":"`+code+`"}`, nil); resp.StatusCode != 204 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
+	out, _, err := cli(t, nil, "keys", "rotate", "--db", db)
+	if err != nil || !strings.Contains(out, "1 users resealed") {
+		t.Fatalf("keys rotate: %v %s", err, out)
+	}
+	after, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
+	if bytes.Equal(before, after) {
+		t.Fatal("the keyset did not change")
+	}
+
+	// A server on the new keyset reads everything: the e-mail, and the TOTP secret.
+	base, _ = startServerOn(t, path)
+	api = base + "/api/v1"
+	var login struct{ Token string }
+	if resp := call(t, "POST", api+"/login", "", `{"email":"alice@example.com","password":"correct horse battery"}`, &login); resp.StatusCode != 200 {
+		t.Fatalf("login after rotation: %d", resp.StatusCode)
+	}
+	var me struct {
+		User struct{ Email string } `json:"user"`
+	}
+	if resp := call(t, "GET", api+"/me", login.Token, "", &me); resp.StatusCode != 200 || me.User.Email != "alice@example.com" {
+		t.Errorf("me after rotation: %d %+v", resp.StatusCode, me)
+	}
+	next, _ := totp.GenerateCode(enrol.Secret, time.Now().Add(30*time.Second))
+	if resp := call(t, "POST", api+"/stepup", login.Token, `{"code":"`+next+`"}`, nil); resp.StatusCode != 200 {
+		t.Errorf("step-up after rotation: %d", resp.StatusCode)
 	}
 }
