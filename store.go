@@ -146,6 +146,9 @@ type ReadTx interface {
 	// OrphanHolds returns up to limit unresolved review holds that have no alert named by their
 	// id, oldest first.
 	OrphanHolds(ctx context.Context, limit int) ([]Transfer, error)
+	// UnsettledDecisions returns up to limit released or rejected alerts whose hold is still
+	// pending (the decision is recorded, the ledger has not followed yet), oldest first.
+	UnsettledDecisions(ctx context.Context, limit int) ([]Alert, error)
 	// Alert returns one alert, or not_found.
 	Alert(ctx context.Context, id ID) (Alert, error)
 	// Alerts returns up to limit alerts in the given status, oldest first, with ids greater
@@ -202,8 +205,9 @@ type Tx interface {
 	// RevokeSession marks a session revoked at the given time, if it is not already; not_found
 	// if there is no such session.
 	RevokeSession(ctx context.Context, tokenHash []byte, at time.Time) error
-	// SetTOTP records a user's sealed TOTP secret and whether it is confirmed; not_found if
-	// there is no such user.
+	// SetTOTP records a user's sealed TOTP secret and whether it is confirmed, unless a
+	// confirmed one is there (conflict: it is never replaced this way); not_found if there is no
+	// such user.
 	SetTOTP(ctx context.Context, user ID, sealed []byte, confirmed bool) error
 	// UseTOTPStep records that a code of the given time step was used, and reports false if that
 	// step or a later one was used already (a code works once).

@@ -6,6 +6,7 @@ package alerts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"emoney"
@@ -74,63 +75,111 @@ func (s *Service) List(ctx context.Context, status emoney.AlertStatus, after emo
 }
 
 // Resolve decides an open alert's hold: release posts the held transfer, otherwise it is voided
-// and the money goes back. staff is who decided ("staff:<id>"), recorded on the alert and in the
-// audit log. Retrying the same decision is safe; the other decision after one is conflict.
-// Errors: not_found, conflict, invalid (an alert without a hold), internal.
+// and the money goes back. staff is who decided ("staff:<id>"). The decision and its audit entry
+// are recorded first, in one transaction, and the ledger follows; the request's cancellation
+// does not stop it half-way, and if the process dies in between, Sweep makes the ledger follow.
+// Retrying the same decision is safe; the other decision after one is conflict.
+// Errors: not_found, conflict (decided otherwise already, or no money held), internal.
 func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff string) (emoney.Alert, emoney.Transfer, error) {
+	ctx = context.WithoutCancel(ctx)
 	a, err := s.Get(ctx, id)
 	if err != nil {
 		return emoney.Alert{}, emoney.Transfer{}, err
 	}
 	if a.Transfer.IsZero() {
-		return emoney.Alert{}, emoney.Transfer{}, emoney.Errorf(emoney.EInvalid, "this alert holds no money; nothing to release or reject")
+		return emoney.Alert{}, emoney.Transfer{}, emoney.Errorf(emoney.EConflict, "this alert holds no money; nothing to release or reject")
 	}
-	kind, status, verb := emoney.TransferVoid, emoney.AlertRejected, "reject"
+	status := emoney.AlertRejected
 	if release {
-		kind, status, verb = emoney.TransferPost, emoney.AlertReleased, "release"
-	}
-	// The key is the alert and the decision: a retry finds its first result, the other
-	// decision finds the hold resolved (conflict).
-	tr, err := s.ledger.Transfer(ctx, "alerts", "alert:"+id.String()+":"+verb, ledger.Op{Kind: kind, PendingID: a.Transfer})
-	if err != nil {
-		return emoney.Alert{}, emoney.Transfer{}, err
+		status = emoney.AlertReleased
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
 		if err := tx.ResolveAlert(ctx, id, status, staff, now); err != nil {
 			return err
 		}
-		detail, _ := json.Marshal(map[string]any{"transfer": tr.ID, "amount": tr.Amount})
-		_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: now, Actor: staff, Action: "alert." + verb, Object: id.String(), Detail: detail})
+		detail, _ := json.Marshal(map[string]any{"hold": a.Transfer})
+		_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: now, Actor: staff, Action: "alert." + verb(status), Object: id.String(), Detail: detail})
 		return err
 	})
-	if emoney.ErrorCode(err) == emoney.EConflict {
-		if cur, gerr := s.Get(ctx, id); gerr == nil && cur.Status == status {
-			return cur, tr, nil // this decision was recorded by an earlier try
+	switch {
+	case emoney.ErrorCode(err) == emoney.EConflict:
+		cur, gerr := s.Get(ctx, id)
+		if gerr != nil || cur.Status != status {
+			return emoney.Alert{}, emoney.Transfer{}, emoney.Errorf(emoney.EConflict, "the alert was decided otherwise already")
 		}
-	}
-	if err != nil {
+		a = cur // the same decision, recorded by an earlier try: make sure the ledger followed
+	case err != nil:
 		return emoney.Alert{}, emoney.Transfer{}, err
+	default:
+		a.Status, a.ResolvedAt, a.ResolvedBy = status, now, staff
 	}
-	a.Status, a.ResolvedAt, a.ResolvedBy = status, now, staff
-	return a, tr, nil
+	tr, err := s.settle(ctx, a)
+	return a, tr, err
 }
 
-// Sweep raises an alert for every review hold that has none (its raiser died between the hold
-// and the alert, and its caller never retried), so that no held money waits unseen. It returns
-// how many it raised.
+// settle makes the ledger follow a recorded decision. The key is the alert and the decision, so
+// however often it runs, the hold is resolved once.
+func (s *Service) settle(ctx context.Context, a emoney.Alert) (emoney.Transfer, error) {
+	kind := emoney.TransferVoid
+	if a.Status == emoney.AlertReleased {
+		kind = emoney.TransferPost
+	}
+	tr, err := s.ledger.Transfer(ctx, "alerts", "alert:"+a.ID.String()+":"+verb(a.Status), ledger.Op{Kind: kind, PendingID: a.Transfer})
+	if err != nil {
+		var e *emoney.Error
+		if errors.As(err, &e) {
+			c := *e
+			c.Field = "" // the ledger's field names mean nothing to the caller here
+			return tr, &c
+		}
+	}
+	return tr, err
+}
+
+func verb(s emoney.AlertStatus) string {
+	if s == emoney.AlertReleased {
+		return "release"
+	}
+	return "reject"
+}
+
+// SweepGrace is how old a hold must be before the sweeper counts it as having lost its alert:
+// Hold writes the two one after the other.
+const SweepGrace = time.Minute
+
+// Sweep keeps held money from waiting unseen or half-decided: it makes the ledger follow every
+// recorded decision it has not followed yet (the process died in between), and raises an alert
+// for every review hold older than SweepGrace that has none (its raiser died between the hold
+// and the alert, and its caller never retried). It returns how many holds it touched.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	var orphans []emoney.Transfer
+	var (
+		orphans   []emoney.Transfer
+		unsettled []emoney.Alert
+	)
 	err := s.store.View(ctx, func(tx emoney.ReadTx) error {
 		var err error
-		orphans, err = tx.OrphanHolds(ctx, 1000)
+		if orphans, err = tx.OrphanHolds(ctx, 1000); err != nil {
+			return err
+		}
+		unsettled, err = tx.UnsettledDecisions(ctx, 1000)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	for _, a := range unsettled {
+		if _, err := s.settle(ctx, a); err != nil {
+			return n, err
+		}
+		n++
+	}
+	cutoff := s.now().Add(-SweepGrace)
 	for _, tr := range orphans {
+		if tr.CreatedAt.After(cutoff) {
+			continue
+		}
 		a := emoney.Alert{ID: tr.ID, Kind: "review_hold", Subject: "account:" + tr.From.String(), Transfer: tr.ID,
 			Reason: "a hold found without its alert (raised by the sweeper)", Status: emoney.AlertOpen, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 		err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) })

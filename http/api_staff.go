@@ -76,6 +76,9 @@ func (s *Server) decideAlert(release bool) func(http.ResponseWriter, *http.Reque
 		if err != nil {
 			return emoney.Errorf(emoney.ENotFound, "no such alert")
 		}
+		if !s.identity.Fresh(p) {
+			return &emoney.Error{Code: emoney.EChallengeRequired, Reason: "totp", Message: "moving held money needs a fresh step-up: POST /api/v1/stepup with a one-time code, then retry"}
+		}
 		a, tr, err := s.alerts.Resolve(r.Context(), id, release, "staff:"+p.User.String())
 		if err != nil {
 			return err

@@ -39,6 +39,7 @@ type errorDetail struct {
 	Message    string `json:"message"`
 	Field      string `json:"field,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	Challenge  string `json:"challenge,omitempty"`   // how to step up, for challenge_required
 	RetryAfter int    `json:"retry_after,omitempty"` // seconds
 	RequestID  string `json:"request_id"`
 }
@@ -58,6 +59,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *emoney.Error
 	if errors.As(err, &e) && code != emoney.EInternal {
 		d.Reason = e.Reason
+		if code == emoney.EChallengeRequired { // the reason of a challenge is how to meet it
+			d.Challenge, d.Reason = e.Reason, ""
+		}
 	}
 	var ra RetryAfter
 	if errors.As(err, &ra) {

@@ -46,6 +46,9 @@ type Service struct {
 	sessions sessionCache
 }
 
+// StaffSessionTTL bounds staff sessions: a working day, not a month.
+const StaffSessionTTL = 12 * time.Hour
+
 // sessionTTL is how long a checked session is trusted without asking the store again: the
 // longest another instance may honour a token after it was revoked elsewhere (this instance
 // forgets it at once).
@@ -372,13 +375,20 @@ func (s *Service) Login(ctx context.Context, email, password, otpCode, device st
 	if !ok {
 		return "", emoney.Session{}, wrong
 	}
+	var steppedUp time.Time
 	if u.Role.Staff() {
+		// One answer for every way this fails, so that it does not confirm the password.
+		staffWrong := &emoney.Error{Code: emoney.EUnauthorized, Field: "otp", Message: "wrong e-mail, password or one-time code (staff sign in with all three)"}
 		if otpCode == "" {
-			return "", emoney.Session{}, &emoney.Error{Code: emoney.EUnauthorized, Field: "otp", Message: "staff sign in with a one-time code too"}
+			return "", emoney.Session{}, staffWrong
 		}
 		if _, err := s.checkCode(ctx, Principal{User: u.ID}, otpCode, false); err != nil {
-			return "", emoney.Session{}, err
+			if emoney.ErrorCode(err) == emoney.ERateLimited {
+				return "", emoney.Session{}, err
+			}
+			return "", emoney.Session{}, staffWrong
 		}
+		steppedUp = now.UTC().Truncate(time.Microsecond) // they just proved the second factor
 		if !u.TOTPConfirmed {
 			if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.SetTOTP(ctx, u.ID, u.TOTPSealed, true) }); err != nil {
 				return "", emoney.Session{}, err
@@ -389,8 +399,12 @@ func (s *Service) Login(ctx context.Context, email, password, otpCode, device st
 	if err != nil {
 		return "", emoney.Session{}, err
 	}
-	sess := emoney.Session{TokenHash: hash, User: u.ID, Device: device,
-		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC().Truncate(time.Microsecond)}
+	ttl := s.cfg.SessionTTL
+	if u.Role.Staff() && ttl > StaffSessionTTL {
+		ttl = StaffSessionTTL
+	}
+	sess := emoney.Session{TokenHash: hash, User: u.ID, Device: device, SteppedUpAt: steppedUp,
+		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(ttl).UTC().Truncate(time.Microsecond)}
 	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
 		return "", emoney.Session{}, err
 	}

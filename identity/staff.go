@@ -7,6 +7,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"emoney"
+	"emoney/audit"
 )
 
 // EnrolmentTTL is how long a staff enrolment code works.
@@ -35,7 +36,14 @@ func (s *Service) CreateStaff(ctx context.Context, email string, role emoney.Rol
 	if u.EmailSealed, err = s.keys.Seal([]byte(email), "user:"+u.ID.String()+":email"); err != nil {
 		return emoney.User{}, "", err
 	}
-	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+	err = s.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: now, Actor: "cli", Action: "staff.create", Object: u.ID.String(), Detail: []byte(`{"role":"` + string(role) + `"}`)})
+		return err
+	})
+	if err != nil {
 		if emoney.ErrorCode(err) == emoney.EConflict {
 			return emoney.User{}, "", &emoney.Error{Code: emoney.EConflict, Field: "email", Message: "an account with this e-mail exists"}
 		}
@@ -89,7 +97,13 @@ func (s *Service) EnrolStaff(ctx context.Context, code, password string) (secret
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CompleteEnrolment(ctx, u.ID, hash, sealed) }); err != nil {
+	if err := s.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := tx.CompleteEnrolment(ctx, u.ID, hash, sealed); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, emoney.AuditEntry{At: s.cfg.Now(), Actor: "staff:" + u.ID.String(), Action: "staff.enrol", Object: u.ID.String()})
+		return err
+	}); err != nil {
 		if emoney.ErrorCode(err) == emoney.ENotFound {
 			return "", "", bad // spent by a concurrent use
 		}

@@ -80,7 +80,7 @@ func (s *Service) checkCode(ctx context.Context, p Principal, code string, confi
 		return emoney.User{}, err
 	}
 	if u.TOTPSealed == nil || (confirmed && !u.TOTPConfirmed) {
-		return emoney.User{}, emoney.FieldError("code", "no one-time-code app is enrolled: POST /api/v1/totp first")
+		return emoney.User{}, emoney.Errorf(emoney.EConflict, "no one-time-code app is enrolled: POST /api/v1/totp first")
 	}
 	secret, err := s.keys.Open(u.TOTPSealed, "user:"+u.ID.String()+":totp")
 	if err != nil {

@@ -36,6 +36,12 @@ func (t *tx) OrphanHolds(ctx context.Context, limit int) ([]emoney.Transfer, err
 		ORDER BY p.id LIMIT $1`, limit)
 }
 
+func (t *tx) UnsettledDecisions(ctx context.Context, limit int) ([]emoney.Alert, error) {
+	return t.alerts(ctx, `SELECT `+row.AlertCols+` FROM alerts a WHERE a.status IN ('released', 'rejected')
+		AND a.transfer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = a.transfer_id)
+		ORDER BY a.id LIMIT $1`, limit)
+}
+
 func (t *tx) Alert(ctx context.Context, id emoney.ID) (emoney.Alert, error) {
 	as, err := t.alerts(ctx, `SELECT `+row.AlertCols+` FROM alerts WHERE id = $1`, id.Bytes())
 	if err != nil {

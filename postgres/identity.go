@@ -110,7 +110,13 @@ func boolInt(b bool) int64 {
 }
 
 func (t *tx) SetTOTP(ctx context.Context, user emoney.ID, sealed []byte, confirmed bool) error {
-	return t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = $1, totp_confirmed = $2 WHERE id = $3`, sealed, boolInt(confirmed), user.Bytes())
+	err := t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = $1, totp_confirmed = $2 WHERE id = $3 AND totp_confirmed = 0`, sealed, boolInt(confirmed), user.Bytes())
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		if _, uerr := t.User(ctx, user); uerr == nil {
+			return emoney.Errorf(emoney.EConflict, "a confirmed one-time-code app is enrolled")
+		}
+	}
+	return err
 }
 
 func (t *tx) UseTOTPStep(ctx context.Context, user emoney.ID, step int64) (bool, error) {

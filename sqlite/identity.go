@@ -168,7 +168,13 @@ func (t *tx) execOne(ctx context.Context, op, q string, args ...any) error {
 }
 
 func (t *tx) SetTOTP(ctx context.Context, user emoney.ID, sealed []byte, confirmed bool) error {
-	return t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = ?, totp_confirmed = ? WHERE id = ?`, sealed, boolInt(confirmed), user.Bytes())
+	err := t.execOne(ctx, "set totp", `UPDATE users SET totp_sealed = ?, totp_confirmed = ? WHERE id = ? AND totp_confirmed = 0`, sealed, boolInt(confirmed), user.Bytes())
+	if emoney.ErrorCode(err) == emoney.ENotFound {
+		if _, uerr := t.User(ctx, user); uerr == nil {
+			return emoney.Errorf(emoney.EConflict, "a confirmed one-time-code app is enrolled")
+		}
+	}
+	return err
 }
 
 func (t *tx) UseTOTPStep(ctx context.Context, user emoney.ID, step int64) (bool, error) {

@@ -63,4 +63,38 @@ func runAlerts(t *testing.T, newDB NewDatabase) {
 		}
 		return nil
 	}))
+
+	// A decision recorded on an alert whose hold the ledger has not resolved yet is unsettled.
+	decided := mk(emoney.HoldReview)
+	must(t, s.Update(c, func(tx emoney.Tx) error {
+		must(t, tx.InsertTransfers(c, []emoney.Transfer{decided}))
+		must(t, tx.CreateAlert(c, emoney.Alert{ID: decided.ID, Kind: "review_hold", Subject: "x", Transfer: decided.ID, CreatedAt: at(3)}))
+		return tx.ResolveAlert(c, decided.ID, emoney.AlertReleased, "staff:1", at(4))
+	}))
+	unsettled := func() []emoney.Alert {
+		var got []emoney.Alert
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			var err error
+			got, err = tx.UnsettledDecisions(c, 10)
+			return err
+		}))
+		return got
+	}
+	has := func(as []emoney.Alert, id emoney.ID) bool {
+		for _, a := range as {
+			if a.ID == id {
+				return a.Status == emoney.AlertReleased
+			}
+		}
+		return false
+	}
+	// (a1, released above, names a hold that never existed: it counts too.)
+	if got := unsettled(); len(got) != 2 || !has(got, decided.ID) || !has(got, a1.ID) {
+		t.Errorf("UnsettledDecisions = %+v", got)
+	}
+	post := emoney.Transfer{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPost, From: decided.From, To: decided.To, Currency: "JPY", Amount: 5, Code: "p2p", PendingID: decided.ID, CreatedAt: at(5)}
+	must(t, s.Update(c, func(tx emoney.Tx) error { return tx.InsertTransfers(c, []emoney.Transfer{post}) }))
+	if got := unsettled(); len(got) != 1 || has(got, decided.ID) {
+		t.Errorf("UnsettledDecisions after the post = %+v", got)
+	}
 }

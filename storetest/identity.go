@@ -114,6 +114,7 @@ func runIdentity(t *testing.T, newDB NewDatabase) {
 		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, u.ID, []byte("sealed-secret"), false) }))
 		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, u.ID, []byte("sealed-secret"), true) }))
 		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, ids.NewID(), nil, false) }), emoney.ENotFound)
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.SetTOTP(c, u.ID, []byte("attacker"), false) }), emoney.EConflict)
 		var uses []bool
 		for _, step := range []int64{100, 100, 99, 101} { // a code works once; older steps never again
 			must(t, s.Update(c, func(tx emoney.Tx) error {

@@ -131,8 +131,9 @@ func TestHoldsResolvedByStaffOverHTTP(t *testing.T) {
 		t.Errorf("queue after deciding: %+v", queue)
 	}
 	out, _, err := cli(t, nil, "audit", "verify", "--db", db)
-	if err != nil || !strings.Contains(out, "2 entries") {
-		t.Errorf("audit after two decisions: %v\n%s", err, out)
+	// Two staff created and enrolled, two decisions: six entries, chained.
+	if err != nil || !strings.Contains(out, "6 entries") {
+		t.Errorf("audit after two staff and two decisions: %v\n%s", err, out)
 	}
 	if out, _, err := cli(t, nil, "ledger", "verify", "--db", db); err != nil {
 		t.Errorf("ledger verify: %v\n%s", err, out)

@@ -69,7 +69,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s)\n", scheme, srv.Addr(), s.Kind())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
-	go svc.sweep(ctx, 30*time.Second, log)
+	swept := make(chan struct{})
+	go func() { svc.sweep(ctx, 30*time.Second, log); close(swept) }()
+	defer func() { <-swept }() // before the ledger and store close
 	select {
 	case err := <-served:
 		return err

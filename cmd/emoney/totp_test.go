@@ -17,7 +17,7 @@ func TestTOTPStepUpOverHTTP(t *testing.T) {
 	token, _ := user(t, api, "alice@example.com")
 
 	var e apiError
-	if resp := call(t, "POST", api+"/stepup", token, `{"code":"123456"}`, &e); resp.StatusCode != 400 || e.Error.Field != "code" {
+	if resp := call(t, "POST", api+"/stepup", token, `{"code":"123456"}`, &e); resp.StatusCode != 409 || e.Error.Code != "conflict" {
 		t.Errorf("step-up with nothing enrolled: %d %+v", resp.StatusCode, e)
 	}
 	var enrol struct {
