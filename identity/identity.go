@@ -498,9 +498,10 @@ func (s *Service) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 
 // Reseal seals every user's personal data again under the keyset's current sealing key (after
 // pii.Keys.Rotate). Data opens under any key of this keyset throughout, and it is safe to run
-// again after an interruption; but a server still holding the keyset from before the rotation
-// cannot open what was resealed, so servers are stopped, or restarted right after. It returns
-// how many users it resealed.
+// again after an interruption. Servers must be stopped while it runs: it rewrites the sealed
+// fields without comparing them, so a change made meanwhile would be lost, and a server still
+// holding the keyset from before cannot open what was resealed. It returns how many users it
+// resealed.
 func (s *Service) Reseal(ctx context.Context) (int, error) {
 	n := 0
 	var after emoney.ID

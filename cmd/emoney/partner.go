@@ -124,7 +124,7 @@ func cmdKeysRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("resealed %d users, then: %w (run keys rotate again to finish; nothing is unreadable)", n, err)
 	}
-	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users resealed; restart the servers so they load it\n", path, keys.SealingKeys(), n)
+	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users resealed; start the servers on it\n", path, keys.SealingKeys(), n)
 	return nil
 }
 

@@ -32,7 +32,7 @@ Commands:
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   staff create    make a staff account; prints its one-time enrolment code
-  keys rotate     seal personal data under a new key (keeps the old ones; restart servers after)
+  keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
