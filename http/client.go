@@ -187,3 +187,17 @@ func (c *Client) do(ctx context.Context, method, path, key string, body, out any
 	}
 	return nil
 }
+
+// StepUp proves the second factor on c's session with a one-time code.
+func (c *Client) StepUp(ctx context.Context, code string) error {
+	return c.do(ctx, "POST", "/api/v1/stepup", "", map[string]any{"code": code}, nil)
+}
+
+// Decide (staff) releases (release true) or rejects a held operation.
+func (c *Client) Decide(ctx context.Context, alert string, release bool) error {
+	verb := "reject"
+	if release {
+		verb = "release"
+	}
+	return c.do(ctx, "POST", "/api/v1/staff/alerts/"+alert+"/"+verb, "", nil, nil)
+}
