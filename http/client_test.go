@@ -3,50 +3,23 @@ package http_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"emoney"
 	emhttp "emoney/http"
-	"emoney/identity"
-	"emoney/ledger"
-	"emoney/money"
-	"emoney/pii"
-	"emoney/sqlite"
 )
 
 // The client drives the real server over HTTP and hands back the API's errors as *emoney.Error.
 func TestClient(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(filepath.Join(dir, "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(dir, "keys", "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	defer l.Close()
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0)})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	st := newStack(t, nil)
+	ids := st.identity
 	_, agentKey, err := ids.CreatePartner(ctx, "Agent", emoney.RoleAgent)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	alice, bob := &emhttp.Client{Base: ts.URL}, &emhttp.Client{Base: ts.URL}
+	alice, bob := &emhttp.Client{Base: st.url}, &emhttp.Client{Base: st.url}
 	_, aw, err := alice.SignUp(ctx, "alice@example.com", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +31,7 @@ func TestClient(t *testing.T) {
 	if err := alice.Login(ctx, "alice@example.com", "correct horse battery", "test"); err != nil {
 		t.Fatal(err)
 	}
-	agent := &emhttp.Client{Base: ts.URL, Token: agentKey}
+	agent := &emhttp.Client{Base: st.url, Token: agentKey}
 	if _, err := agent.CashIn(ctx, "c1", aw, 500); err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,7 @@ package http_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,13 +11,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"emoney"
-	"emoney/alerts"
 	emhttp "emoney/http"
-	"emoney/identity"
 	"emoney/ledger"
-	"emoney/money"
-	"emoney/pii"
-	"emoney/sqlite"
 )
 
 type clock struct {
@@ -34,31 +27,9 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // challenged, and a fresh step-up lets the same request through.
 func TestStaffDecisionNeedsFreshStepUp(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(dir, "keys", "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{t: time.Now()}
-	l := ledger.New(s, ledger.Config{})
-	defer l.Close()
-	ids, err := identity.New(s, keys, l, identity.Config{Now: clk.Now, Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	al := alerts.New(s, l, clk.Now)
-	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-
+	st := newStack(t, clk.Now)
+	l, ids, al := st.ledger, st.identity, st.alerts
 	_, code, err := ids.CreateStaff(ctx, "analyst@example.com", emoney.RoleAnalyst)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +51,7 @@ func TestStaffDecisionNeedsFreshStepUp(t *testing.T) {
 	}
 
 	clk.Add(6 * time.Minute) // the sign-in's step-up is stale now
-	analyst := &emhttp.Client{Base: ts.URL, Token: token}
+	analyst := &emhttp.Client{Base: st.url, Token: token}
 	err = analyst.Decide(ctx, a.ID.String(), true)
 	var e *emoney.Error
 	if !errors.As(err, &e) || e.Code != emoney.EChallengeRequired {
