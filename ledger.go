@@ -1,6 +1,10 @@
 package emoney
 
-import "time"
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
 
 // AccountKind says what a ledger account stands for. Every movement of money is a transfer
 // between two accounts, so the balances of all accounts sum to zero in every currency.
@@ -55,6 +59,83 @@ type Balance struct {
 	// Last is the newest transfer record that touched this balance: the head of its history
 	// chain (see Transfer.FromPrev).
 	Last ID `json:"last,omitzero"`
+	// Usage is what limits have counted against this balance (wallets only; see ledger.Limit).
+	Usage Usage `json:"-"`
+}
+
+// Usage counts the money a wallet moved in and out in the current Asia/Tokyo calendar day and
+// month, for the per-day and per-month limits of its KYC tier (specs/errors.md: limits are
+// calendar periods in Asia/Tokyo). It lives on the balance row, which every transfer locks and
+// rewrites anyway, so counting costs no extra write; counters of a period that has ended read
+// as zero.
+type Usage struct {
+	Day               int32 // TokyoDay the day counters are for
+	DayIn, DayOut     int64
+	Month             int32 // TokyoMonth the month counters are for
+	MonthIn, MonthOut int64
+}
+
+// At returns u as seen on the given Tokyo day and month: counters of other periods are zero.
+func (u Usage) At(day, month int32) Usage {
+	if u.Day != day {
+		u.Day, u.DayIn, u.DayOut = day, 0, 0
+	}
+	if u.Month != month {
+		u.Month, u.MonthIn, u.MonthOut = month, 0, 0
+	}
+	return u
+}
+
+// usageLen is the size of an encoded Usage.
+const usageLen = 40
+
+// Encode returns u as the stores keep it: 40 bytes (two int32 periods, four int64 counters, big
+// endian), or nil when u is zero, which most balances (every system account) are.
+func (u Usage) Encode() []byte {
+	if u == (Usage{}) {
+		return nil
+	}
+	b := make([]byte, usageLen)
+	binary.BigEndian.PutUint32(b[0:], uint32(u.Day))
+	binary.BigEndian.PutUint32(b[4:], uint32(u.Month))
+	binary.BigEndian.PutUint64(b[8:], uint64(u.DayIn))
+	binary.BigEndian.PutUint64(b[16:], uint64(u.DayOut))
+	binary.BigEndian.PutUint64(b[24:], uint64(u.MonthIn))
+	binary.BigEndian.PutUint64(b[32:], uint64(u.MonthOut))
+	return b
+}
+
+// DecodeUsage reverses Encode; nil or empty is a zero Usage.
+func DecodeUsage(b []byte) (Usage, error) {
+	if len(b) == 0 {
+		return Usage{}, nil
+	}
+	if len(b) != usageLen {
+		return Usage{}, fmt.Errorf("usage of %d bytes, want %d", len(b), usageLen)
+	}
+	return Usage{
+		Day:      int32(binary.BigEndian.Uint32(b[0:])),
+		Month:    int32(binary.BigEndian.Uint32(b[4:])),
+		DayIn:    int64(binary.BigEndian.Uint64(b[8:])),
+		DayOut:   int64(binary.BigEndian.Uint64(b[16:])),
+		MonthIn:  int64(binary.BigEndian.Uint64(b[24:])),
+		MonthOut: int64(binary.BigEndian.Uint64(b[32:])),
+	}, nil
+}
+
+// Tokyo is Japan Standard Time. Japan has kept UTC+9 without daylight saving since 1951, so a
+// fixed zone is exact and needs no time zone database on the machine.
+var Tokyo = time.FixedZone("Asia/Tokyo", 9*60*60)
+
+// TokyoDay numbers the Asia/Tokyo calendar day t falls on (days since 1970-01-01 in Tokyo).
+func TokyoDay(t time.Time) int32 {
+	return int32((t.Unix() + 9*60*60) / 86400) // no date before 1970 is ever asked
+}
+
+// TokyoMonth numbers the Asia/Tokyo calendar month t falls on (year*12 + month - 1).
+func TokyoMonth(t time.Time) int32 {
+	y, m, _ := t.In(Tokyo).Date()
+	return int32(y*12 + int(m) - 1)
 }
 
 // Available is what the account may still send: its posted balance less pending debits.

@@ -22,6 +22,8 @@ type outcome struct {
 // done so far to pending and reversed transfers.
 type book struct {
 	now      time.Time
+	day      int32 // emoney.TokyoDay(now)
+	month    int32 // emoney.TokyoMonth(now)
 	accounts map[emoney.ID]emoney.Account
 	balances map[emoney.BalanceKey]*emoney.Balance
 	refs     map[emoney.ID]emoney.Transfer // transfers referenced by post, void and reversal ops
@@ -201,7 +203,7 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) (applie
 		events   []emoney.OutboxEvent
 		released []emoney.IdempotencyKey
 	)
-	b.now = now
+	b.now, b.day, b.month = now, emoney.TokyoDay(now), emoney.TokyoMonth(now)
 	for _, i := range pending {
 		it, p := items[i], items[i].plan
 		b.begin()
@@ -409,6 +411,7 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 	p := opField(j)
 	tr := emoney.Transfer{ID: id, Batch: batch, Kind: op.Kind, Code: op.Code, CreatedAt: b.now}
 	var pendingAmount int64
+	var pendingAt time.Time // when the pending transfer a post or void resolves was made
 	switch {
 	case op.Kind == emoney.TransferPost || op.Kind == emoney.TransferVoid:
 		ref, ok := b.refs[op.PendingID]
@@ -437,7 +440,7 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 		if tr.Code == "" {
 			tr.Code = ref.Code
 		}
-		pendingAmount = ref.Amount
+		pendingAmount, pendingAt = ref.Amount, ref.CreatedAt
 		b.markResolved(ref.ID, op.Kind)
 	case !op.ReversalOf.IsZero():
 		ref, ok := b.refs[op.ReversalOf]
@@ -482,9 +485,62 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 	if b.accounts[tr.From].Flags&emoney.FlagNoOverdraft != 0 && fb.Available() < 0 {
 		return tr, fieldErr(emoney.EInsufficientFunds, p.String()+"amount", "insufficient funds")
 	}
+	if err := b.limit(op.FromLimit, fb, tr, pendingAmount, pendingAt, false); err != nil {
+		return tr, err
+	}
+	if err := b.limit(op.ToLimit, tb, tr, pendingAmount, pendingAt, true); err != nil {
+		return tr, err
+	}
 	tr.FromPrev, fb.Last = fb.Last, tr.ID
 	tr.ToPrev, tb.Last = tb.Last, tr.ID
 	return tr, nil
+}
+
+// limit counts tr against one side's Limit and checks its caps; bal is that side's balance,
+// already changed by tr (and saved in the undo log). credit says which side it is.
+func (b *book) limit(l *Limit, bal *emoney.Balance, tr emoney.Transfer, pendingAmount int64, pendingAt time.Time, credit bool) error {
+	if l == nil {
+		return nil
+	}
+	u := bal.Usage.At(b.day, b.month)
+	day, month := &u.DayOut, &u.MonthOut
+	if credit {
+		day, month = &u.DayIn, &u.MonthIn
+	}
+	if tr.Kind == emoney.TransferPost || tr.Kind == emoney.TransferVoid {
+		// Give back what the pending transfer counted and did not move, in the periods it
+		// was counted in, if they are still the current ones.
+		if back := pendingAmount - tr.Amount; l.Count && back > 0 {
+			if emoney.TokyoDay(pendingAt) == b.day {
+				*day = max(*day-back, 0)
+			}
+			if emoney.TokyoMonth(pendingAt) == b.month {
+				*month = max(*month-back, 0)
+			}
+			bal.Usage = u
+		}
+		return nil
+	}
+	if l.Count {
+		*day += tr.Amount
+		*month += tr.Amount
+		bal.Usage = u
+	}
+	switch {
+	case l.Day > 0 && *day > l.Day:
+		return limitErr("daily", "this would pass the wallet's daily limit of %d (Asia/Tokyo day)", l.Day)
+	case l.Month > 0 && *month > l.Month:
+		return limitErr("monthly", "this would pass the wallet's monthly limit of %d (Asia/Tokyo month)", l.Month)
+	case credit && l.MaxBalance > 0 && bal.Balance+bal.CreditsPending > l.MaxBalance:
+		return limitErr("max_balance", "the receiving wallet may hold at most %d", l.MaxBalance)
+	}
+	return nil
+}
+
+func limitErr(reason, format string, args ...any) error {
+	e := emoney.Errorf(emoney.ELimitExceeded, format, args...)
+	e.Reason, e.Field = reason, "amount"
+	return e
 }
 
 // opField is the field prefix of op j, "ops[j].", built only when an error names it.

@@ -32,6 +32,40 @@ type Op struct {
 	Timeout    time.Duration
 	PendingID  emoney.ID
 	ReversalOf emoney.ID
+	// FromLimit and ToLimit are wallet limits the op must keep on its debited and credited
+	// side (nil: none). They are not part of the request's identity: a retry after the limits
+	// changed is still the same request.
+	FromLimit, ToLimit *Limit
+}
+
+// Limit is a wallet limit one side of an op must keep. It is checked and counted in the batch
+// transaction that moves the money, under the balance's lock, so requests racing each other
+// (from any process) cannot pass it together.
+type Limit struct {
+	// Count adds the op's amount to the side's totals for the current Asia/Tokyo day and month
+	// (emoney.Usage: In on the credited side, Out on the debited side). On a post or void, Count
+	// gives back what the pending transfer counted and did not move, if it was counted in the
+	// current period.
+	Count bool
+	// Day and Month cap those totals, this op included (0: no cap). Transfers and pending
+	// transfers only: posting or voiding never fails on a limit.
+	Day, Month int64
+	// MaxBalance caps the credited side's balance plus its pending credits after the op (0: no
+	// cap). Transfers and pending transfers only.
+	MaxBalance int64
+}
+
+func (l *Limit) validate(field string, credit bool) error {
+	if l == nil {
+		return nil
+	}
+	if l.Day < 0 || l.Month < 0 || l.MaxBalance < 0 {
+		return emoney.FieldError(field, "limits must not be negative")
+	}
+	if l.MaxBalance != 0 && !credit {
+		return emoney.FieldError(field+".max_balance", "a balance cap applies to the credited side only")
+	}
+	return nil
 }
 
 // Request is what a client asks the ledger to do in one go: one or more ops, applied all or
@@ -81,6 +115,12 @@ func (o *Op) validate(p string) error {
 	}
 	if o.Timeout > 0 && (o.Kind != emoney.TransferPending || !o.Hold.MayExpire()) {
 		return emoney.FieldError(p+"timeout", "only %s holds may expire: voiding the others is not always safe", emoney.HoldAuthorization)
+	}
+	if err := o.FromLimit.validate(p+"from_limit", false); err != nil {
+		return err
+	}
+	if err := o.ToLimit.validate(p+"to_limit", true); err != nil {
+		return err
 	}
 	if o.Amount < 0 || o.Amount > emoney.MaxAmount {
 		return emoney.FieldError(p+"amount", "amount must be between 1 and %d", emoney.MaxAmount)

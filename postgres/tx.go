@@ -127,7 +127,7 @@ func (t *tx) CreateAccount(ctx context.Context, a emoney.Account) error {
 	return wrap("create account", err)
 }
 
-const balanceCols = `account_id, currency, balance, debits_pending, credits_pending, last_transfer`
+const balanceCols = `account_id, currency, balance, debits_pending, credits_pending, last_transfer, usage`
 
 func scanBalance(r pgx.Row) (emoney.Balance, error) {
 	var raw row.Balance
@@ -202,7 +202,7 @@ func (t *tx) LockBalances(ctx context.Context, keys []emoney.BalanceKey) ([]emon
 		ORDER BY id, cur COLLATE "C"
 		ON CONFLICT DO NOTHING
 		RETURNING account_id, currency`, ids, curs)
-	b.Queue(`SELECT b.account_id, b.currency, b.balance, b.debits_pending, b.credits_pending, b.last_transfer
+	b.Queue(`SELECT b.account_id, b.currency, b.balance, b.debits_pending, b.credits_pending, b.last_transfer, b.usage
 		FROM unnest($1::bytea[], $2::text[]) AS k (id, cur)
 		JOIN balances b ON b.account_id = k.id AND b.currency = k.cur
 		ORDER BY b.account_id, b.currency FOR UPDATE OF b`, ids, curs)
@@ -281,14 +281,15 @@ func (t *tx) SaveBalances(ctx context.Context, bs []emoney.Balance) error {
 	dp := make([]int64, len(bs))
 	cp := make([]int64, len(bs))
 	last := make([][]byte, len(bs))
+	usage := make([][]byte, len(bs))
 	for i, b := range bs {
-		ids[i], curs[i], bal[i], dp[i], cp[i], last[i] = b.Account.Bytes(), string(b.Currency), b.Balance, b.DebitsPending, b.CreditsPending, b.Last.Bytes()
+		ids[i], curs[i], bal[i], dp[i], cp[i], last[i], usage[i] = b.Account.Bytes(), string(b.Currency), b.Balance, b.DebitsPending, b.CreditsPending, b.Last.Bytes(), b.Usage.Encode()
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO balances (`+balanceCols+`)
-		SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[])
+		SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bytea[])
 		ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance,
 		debits_pending = excluded.debits_pending, credits_pending = excluded.credits_pending,
-		last_transfer = excluded.last_transfer`, ids, curs, bal, dp, cp, last)
+		last_transfer = excluded.last_transfer, usage = excluded.usage`, ids, curs, bal, dp, cp, last, usage)
 	return wrap("save balances", err)
 }
 

@@ -226,7 +226,7 @@ func (t *tx) CreateAccount(ctx context.Context, a emoney.Account) error {
 	return wrap("create account", err)
 }
 
-const balanceCols = `account_id, currency, balance, debits_pending, credits_pending, last_transfer`
+const balanceCols = `account_id, currency, balance, debits_pending, credits_pending, last_transfer, usage`
 
 func scanBalance(r scanner) (emoney.Balance, error) {
 	var raw row.Balance
@@ -298,7 +298,7 @@ func (t *tx) LockBalances(ctx context.Context, keys []emoney.BalanceKey) ([]emon
 		}
 		// k on the left of the join: SQLite loops over the keys and seeks each one.
 		rows, err := t.query(ctx, `WITH k (id, cur) AS (VALUES `+placeholders(hi-lo, 2)+`)
-			SELECT k.id, k.cur, coalesce(b.balance, 0), coalesce(b.debits_pending, 0), coalesce(b.credits_pending, 0), b.last_transfer
+			SELECT k.id, k.cur, coalesce(b.balance, 0), coalesce(b.debits_pending, 0), coalesce(b.credits_pending, 0), b.last_transfer, b.usage
 			FROM k LEFT JOIN balances b ON b.account_id = k.id AND b.currency = k.cur`, args...)
 		if err != nil {
 			return err
@@ -320,12 +320,12 @@ func (t *tx) SaveBalances(ctx context.Context, bs []emoney.Balance) error {
 	err := each(len(bs), 256, func(lo, hi int) error {
 		args := make([]any, 0, 5*(hi-lo))
 		for _, b := range bs[lo:hi] {
-			args = append(args, b.Account.Bytes(), string(b.Currency), b.Balance, b.DebitsPending, b.CreditsPending, b.Last.Bytes())
+			args = append(args, b.Account.Bytes(), string(b.Currency), b.Balance, b.DebitsPending, b.CreditsPending, b.Last.Bytes(), b.Usage.Encode())
 		}
-		return t.exec(ctx, `INSERT INTO balances (`+balanceCols+`) VALUES `+placeholders(hi-lo, 6)+`
+		return t.exec(ctx, `INSERT INTO balances (`+balanceCols+`) VALUES `+placeholders(hi-lo, 7)+`
 			ON CONFLICT (account_id, currency) DO UPDATE SET balance = excluded.balance,
 			debits_pending = excluded.debits_pending, credits_pending = excluded.credits_pending,
-			last_transfer = excluded.last_transfer`, args...)
+			last_transfer = excluded.last_transfer, usage = excluded.usage`, args...)
 	})
 	return wrap("save balances", err)
 }

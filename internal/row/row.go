@@ -64,20 +64,22 @@ type Balance struct {
 	Currency                               string
 	Balance, DebitsPending, CreditsPending int64
 	Last                                   []byte
+	Usage                                  []byte
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Balance) Dest() []any {
-	return []any{&r.Account, &r.Currency, &r.Balance, &r.DebitsPending, &r.CreditsPending, &r.Last}
+	return []any{&r.Account, &r.Currency, &r.Balance, &r.DebitsPending, &r.CreditsPending, &r.Last, &r.Usage}
 }
 
 // Decode returns the balance the row holds; an error if an id is malformed.
 func (r *Balance) Decode() (emoney.Balance, error) {
 	b := emoney.Balance{Currency: emoney.Currency(r.Currency), Balance: r.Balance, DebitsPending: r.DebitsPending, CreditsPending: r.CreditsPending}
-	var err1, err2 error
+	var err1, err2, err3 error
 	b.Account, err1 = emoney.IDFromBytes(r.Account)
 	b.Last, err2 = emoney.IDFromBytes(r.Last)
-	return b, errors.Join(err1, err2)
+	b.Usage, err3 = emoney.DecodeUsage(r.Usage)
+	return b, errors.Join(err1, err2, err3)
 }
 
 // User is a row of the users table as both stores select it (userCols).
