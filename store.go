@@ -154,6 +154,15 @@ type ReadTx interface {
 	// Alerts returns up to limit alerts in the given status, oldest first, with ids greater
 	// than after (zero: from the start).
 	Alerts(ctx context.Context, status AlertStatus, after ID, limit int) ([]Alert, error)
+
+	// KYC (phone and identity verification; see kyc.go).
+
+	// KYC returns a user's verification record, or not_found if they have none.
+	KYC(ctx context.Context, user ID) (KYC, error)
+	// UsersByIdentity returns the ids of the users whose verified identity has the given index.
+	UsersByIdentity(ctx context.Context, identityIndex []byte) ([]ID, error)
+	// PhoneChallenge returns a user's outstanding phone challenge, or not_found.
+	PhoneChallenge(ctx context.Context, user ID) (PhoneChallenge, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -226,4 +235,23 @@ type Tx interface {
 	// MarkStepUp records that a session proved a second factor at the given time; not_found if
 	// there is no such session.
 	MarkStepUp(ctx context.Context, tokenHash []byte, at time.Time) error
+
+	// KYC (phone and identity verification; see kyc.go).
+
+	// SavePhoneChallenge records a user's phone challenge, replacing any earlier one.
+	SavePhoneChallenge(ctx context.Context, c PhoneChallenge) error
+	// FailPhoneChallenge counts one wrong code against a user's challenge and returns the
+	// attempts so far; not_found if there is no challenge.
+	FailPhoneChallenge(ctx context.Context, user ID) (int, error)
+	// VerifyPhone records a user's verified phone (replacing an earlier one) and deletes their
+	// challenge; conflict if another user's verified phone has the same index.
+	VerifyPhone(ctx context.Context, user ID, phoneIndex, phoneSealed []byte, at time.Time) error
+	// VerifyIdentity records a user's verified identity; not_found if the user has no KYC
+	// record (a verified phone comes first).
+	VerifyIdentity(ctx context.Context, user ID, sealed, index []byte, at time.Time) error
+	// SetKYCTier sets a user's tier; not_found if there is no such user.
+	SetKYCTier(ctx context.Context, user ID, tier int) error
+	// ResealKYC replaces a user's sealed phone and identity (after a key rotation); not_found if
+	// the user has no KYC record.
+	ResealKYC(ctx context.Context, user ID, phoneSealed, identitySealed []byte) error
 }

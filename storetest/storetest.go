@@ -26,6 +26,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Identity", func(t *testing.T) { runIdentity(t, newDB) })
 	t.Run("Alerts", func(t *testing.T) { runAlerts(t, newDB) })
 	t.Run("Limits", func(t *testing.T) { runLimits(t, newDB) })
+	t.Run("KYC", func(t *testing.T) { runKYC(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
