@@ -25,6 +25,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/totp/confirm", s.wrap(s.user(s.confirmTOTP)))
 	mux.Handle("POST /api/v1/stepup", s.wrap(s.user(s.stepUp)))
 
+	// Verification (KYC tiers).
+	mux.Handle("POST /api/v1/kyc/phone", s.wrap(s.user(s.startPhone, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/kyc/phone/confirm", s.wrap(s.user(s.confirmPhone, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/kyc/ekyc", s.wrap(s.user(s.ekyc, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/kyc", s.wrap(s.user(s.kycStatus, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/limits", s.wrap(s.user(s.limits, emoney.RoleCustomer)))
+
 	// Money.
 	mux.Handle("POST /api/v1/transfers", s.wrap(s.user(s.transfer, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/transfers/{id}", s.wrap(s.user(s.getTransfer, emoney.RoleCustomer)))

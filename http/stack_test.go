@@ -52,7 +52,7 @@ func newStack(t *testing.T, now func() time.Time) *stack {
 		t.Fatal(err)
 	}
 	al := alerts.New(s, l, now)
-	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
+	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, money.Config{}), Alerts: al})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &stack{ledger: l, identity: ids, alerts: al, url: ts.URL}

@@ -44,6 +44,7 @@ type Service struct {
 	hashing    chan struct{} // bounds the argon2id work running at once (19 MiB each)
 
 	sessions sessionCache
+	tiers    tierCache
 }
 
 // StaffSessionTTL bounds staff sessions: a working day, not a month.
@@ -228,6 +229,16 @@ func newSecret(prefix string) (string, []byte, error) {
 
 // WalletName is the ledger account name of a user's wallet.
 func WalletName(user emoney.ID) string { return "wallet:" + user.String() }
+
+// WalletUser returns the user whose wallet a is; false if a is not a user's wallet.
+func WalletUser(a emoney.Account) (emoney.ID, bool) {
+	s, ok := strings.CutPrefix(a.Name, "wallet:")
+	if !ok || a.Kind != emoney.AccountWallet {
+		return emoney.ID{}, false
+	}
+	id, err := emoney.ParseID(s)
+	return id, err == nil
+}
 
 // normalEmail lower-cases and checks an e-mail address enough to refuse what cannot be one.
 func normalEmail(s string) (string, error) {
@@ -515,11 +526,11 @@ func (s *Service) Reseal(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, u := range page {
-			email, err := s.reseal(u.EmailSealed, "user:"+u.ID.String()+":email")
+			email, err := s.keys.Reseal(u.EmailSealed, "user:"+u.ID.String()+":email")
 			if err != nil {
 				return n, err
 			}
-			totp, err := s.reseal(u.TOTPSealed, "user:"+u.ID.String()+":totp")
+			totp, err := s.keys.Reseal(u.TOTPSealed, "user:"+u.ID.String()+":totp")
 			if err != nil {
 				return n, err
 			}
@@ -533,15 +544,4 @@ func (s *Service) Reseal(ctx context.Context) (int, error) {
 		}
 		after = page[len(page)-1].ID
 	}
-}
-
-func (s *Service) reseal(sealed []byte, binding string) ([]byte, error) {
-	if sealed == nil {
-		return nil, nil
-	}
-	p, err := s.keys.Open(sealed, binding)
-	if err != nil {
-		return nil, err
-	}
-	return s.keys.Seal(p, binding)
 }

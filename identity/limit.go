@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"emoney"
 )
 
 // limiter rate-limits guessable actions per key (an account, an address). It keeps at most max
@@ -58,4 +60,21 @@ func network(ip netip.Addr) string {
 	}
 	p, _ := ip.Prefix(64)
 	return p.String()
+}
+
+// Limiter limits a guessable or costly action per key for other packages (phone codes, eKYC
+// attempts), the way this package limits sign-ins.
+type Limiter struct{ l *limiter }
+
+// NewLimiter allows burst attempts per key, then one every every; it keeps at most max keys.
+func NewLimiter(every time.Duration, burst, max int) *Limiter {
+	return &Limiter{newLimiter(every, burst, max)}
+}
+
+// Allow takes one attempt for key at now, or answers rate_limited saying when to come back.
+func (l *Limiter) Allow(key, what string, now time.Time) error {
+	if ok, wait := l.l.allow(key, now); !ok {
+		return &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many %s: try again later", what), wait}
+	}
+	return nil
 }

@@ -7,8 +7,8 @@ package money
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
+	"time"
 
 	"emoney"
 	"emoney/identity"
@@ -19,28 +19,36 @@ import (
 // service may not move more than ¥1,000,000 at once (DESIGN.md).
 const DefaultMaxAmount = 1_000_000
 
+// Config tunes the service. Zero values pick the defaults.
+type Config struct {
+	// MaxAmount caps any one operation whatever the tier (default DefaultMaxAmount).
+	MaxAmount int64
+	// Tiers are the limits per KYC tier (default DefaultTiers).
+	Tiers *Tiers
+	Now   func() time.Time
+}
+
 // Service moves money. It is safe for concurrent use.
 type Service struct {
 	ledger    *ledger.Ledger
 	identity  *identity.Service
 	maxAmount int64
+	tiers     Tiers
+	now       func() time.Time
 }
 
-// New returns the service; maxAmount 0 means DefaultMaxAmount.
-func New(l *ledger.Ledger, ids *identity.Service, maxAmount int64) *Service {
-	if maxAmount <= 0 {
-		maxAmount = DefaultMaxAmount
+// New returns the service.
+func New(l *ledger.Ledger, ids *identity.Service, cfg Config) *Service {
+	if cfg.MaxAmount <= 0 {
+		cfg.MaxAmount = DefaultMaxAmount
 	}
-	return &Service{ledger: l, identity: ids, maxAmount: maxAmount}
-}
-
-// checkAmount applies the per-operation cap (limit_exceeded) before the ledger's own checks.
-func (s *Service) checkAmount(amount int64) error {
-	if amount > s.maxAmount {
-		return &emoney.Error{Code: emoney.ELimitExceeded, Reason: "per_operation", Field: "amount",
-			Message: "one operation may move at most " + strconv.FormatInt(s.maxAmount, 10)}
+	if cfg.Tiers == nil {
+		cfg.Tiers = &DefaultTiers
 	}
-	return nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{ledger: l, identity: ids, maxAmount: cfg.MaxAmount, tiers: *cfg.Tiers, now: cfg.Now}
 }
 
 // account returns the account id names if it is of the wanted kind; otherwise an invalid error
@@ -56,7 +64,8 @@ func (s *Service) account(ctx context.Context, id emoney.ID, kind emoney.Account
 // Transfer sends amount from p's wallet to another wallet. Errors: invalid (to, amount,
 // currency), limit_exceeded, insufficient_funds, conflict (key reused), internal.
 func (s *Service) Transfer(ctx context.Context, p identity.Principal, key string, to emoney.ID, amount int64, cur emoney.Currency) (emoney.Transfer, error) {
-	if err := s.checkAmount(amount); err != nil {
+	lim := s.tier(p.KYCTier)
+	if err := s.checkOperation(lim, amount); err != nil {
 		return emoney.Transfer{}, err
 	}
 	from, err := s.identity.Wallet(ctx, p.User)
@@ -70,12 +79,18 @@ func (s *Service) Transfer(ctx context.Context, p identity.Principal, key string
 	if dst.ID == from.ID {
 		return emoney.Transfer{}, emoney.FieldError("to", "you cannot send money to yourself")
 	}
-	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Currency: cur, Code: "p2p"})
+	toTier, err := s.holderTier(ctx, dst)
+	if err != nil {
+		return emoney.Transfer{}, err
+	}
+	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Currency: cur, Code: "p2p",
+		FromLimit: sendLimit(lim), ToLimit: receiveLimit(s.tier(toTier))})
 }
 
 // Pay sends amount from p's wallet to a merchant's account (its payment code).
 func (s *Service) Pay(ctx context.Context, p identity.Principal, key string, merchant emoney.ID, amount int64) (emoney.Transfer, error) {
-	if err := s.checkAmount(amount); err != nil {
+	lim := s.tier(p.KYCTier)
+	if err := s.checkOperation(lim, amount); err != nil {
 		return emoney.Transfer{}, err
 	}
 	from, err := s.identity.Wallet(ctx, p.User)
@@ -86,15 +101,12 @@ func (s *Service) Pay(ctx context.Context, p identity.Principal, key string, mer
 	if err != nil {
 		return emoney.Transfer{}, err
 	}
-	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Code: "payment"})
+	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Code: "payment", FromLimit: sendLimit(lim)})
 }
 
 // CashIn credits a wallet for cash the agent p received; the agent's account is debited (the
 // cash it owes the operator).
 func (s *Service) CashIn(ctx context.Context, p identity.Principal, key string, wallet emoney.ID, amount int64) (emoney.Transfer, error) {
-	if err := s.checkAmount(amount); err != nil {
-		return emoney.Transfer{}, err
-	}
 	agent, err := s.identity.PartnerAccount(ctx, p)
 	if err != nil {
 		return emoney.Transfer{}, err
@@ -103,7 +115,15 @@ func (s *Service) CashIn(ctx context.Context, p identity.Principal, key string, 
 	if err != nil {
 		return emoney.Transfer{}, err
 	}
-	return s.submit(ctx, p, key, ledger.Op{From: agent.ID, To: dst.ID, Amount: amount, Code: "cashin"})
+	tier, err := s.holderTier(ctx, dst)
+	if err != nil {
+		return emoney.Transfer{}, err
+	}
+	lim := s.tier(tier)
+	if err := s.checkOperation(lim, amount); err != nil {
+		return emoney.Transfer{}, err
+	}
+	return s.submit(ctx, p, key, ledger.Op{From: agent.ID, To: dst.ID, Amount: amount, Code: "cashin", ToLimit: addLimit(lim)})
 }
 
 // Refund gives back (part of: amount 0 is all that is left) a payment made to the merchant p.

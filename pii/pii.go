@@ -89,6 +89,19 @@ func (k *Keys) Index(kind, value string) ([]byte, error) {
 	return k.mac.ComputeMAC(b.Bytes())
 }
 
+// Reseal opens sealed and seals it again under the current sealing key (nil stays nil), after
+// a rotation.
+func (k *Keys) Reseal(sealed []byte, binding string) ([]byte, error) {
+	if sealed == nil {
+		return nil, nil
+	}
+	p, err := k.Open(sealed, binding)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(p, binding)
+}
+
 // Rotate adds a new sealing key and makes it the one that seals; the old keys still open what
 // they sealed until everything is sealed again.
 func (k *Keys) Rotate() error {

@@ -13,6 +13,7 @@ import (
 
 	"emoney"
 	"emoney/identity"
+	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/pii"
 )
@@ -124,7 +125,16 @@ func cmdKeysRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("resealed %d users, then: %w (run keys rotate again to finish; nothing is unreadable)", n, err)
 	}
-	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users resealed; start the servers on it\n", path, keys.SealingKeys(), n)
+	s, err := openMigrated(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	nk, err := kyc.Reseal(ctx, s, keys)
+	if err != nil {
+		return fmt.Errorf("resealed %d users and %d verification records, then: %w (run keys rotate again to finish; nothing is unreadable)", n, nk, err)
+	}
+	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users and %d verification records resealed; start the servers on it\n", path, keys.SealingKeys(), n, nk)
 	return nil
 }
 

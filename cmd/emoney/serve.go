@@ -13,6 +13,7 @@ import (
 	"emoney/alerts"
 	emhttp "emoney/http"
 	"emoney/identity"
+	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
 )
@@ -20,15 +21,20 @@ import (
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
 
 func cmdServe(ctx context.Context, e env, args []string) error {
+	cfg, err := loadConfig(configPath(e, args))
+	if err != nil {
+		return err
+	}
 	fs := e.flags("serve")
-	db := e.dbFlag(fs)
-	addr := fs.String("addr", envOr(e, "EMONEY_ADDR", "127.0.0.1:8080"), "address to listen on (env EMONEY_ADDR)")
-	tlsCert := fs.String("tls-cert", e.getenv("EMONEY_TLS_CERT"), "TLS certificate file, PEM (env EMONEY_TLS_CERT)")
-	tlsKey := fs.String("tls-key", e.getenv("EMONEY_TLS_KEY"), "TLS private key file, PEM (env EMONEY_TLS_KEY)")
-	proxies := fs.String("trusted-proxies", e.getenv("EMONEY_TRUSTED_PROXIES"), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env EMONEY_TRUSTED_PROXIES)")
-	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true", "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
-	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for requests in flight")
-	keyset := e.keysetFlag(fs)
+	fs.String("config", "", "configuration file, TOML (env EMONEY_CONFIG); see README for its settings")
+	db := fs.String("db", first(e.getenv("EMONEY_DB"), cfg.DB, defaultDB), "database: sqlite:PATH or postgres://… (env EMONEY_DB)")
+	addr := fs.String("addr", first(e.getenv("EMONEY_ADDR"), cfg.Server.Addr, "127.0.0.1:8080"), "address to listen on (env EMONEY_ADDR)")
+	tlsCert := fs.String("tls-cert", first(e.getenv("EMONEY_TLS_CERT"), cfg.Server.TLSCert), "TLS certificate file, PEM (env EMONEY_TLS_CERT)")
+	tlsKey := fs.String("tls-key", first(e.getenv("EMONEY_TLS_KEY"), cfg.Server.TLSKey), "TLS private key file, PEM (env EMONEY_TLS_KEY)")
+	proxies := fs.String("trusted-proxies", first(e.getenv("EMONEY_TRUSTED_PROXIES"), strings.Join(cfg.Server.TrustedProxies, ",")), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env EMONEY_TRUSTED_PROXIES)")
+	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true" || cfg.Server.LogJSON, "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
+	drain := fs.Duration("shutdown-timeout", cfg.Server.ShutdownTimeout, "how long SIGINT/SIGTERM waits for requests in flight")
+	keyset := fs.String("keyset", first(e.getenv("EMONEY_KEYSET"), cfg.Keyset), "keyset file for personal data (env EMONEY_KEYSET; default in development: keys/keyset.json beside a SQLite database, generated on first start)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,8 +58,20 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	log := slog.New(h)
 
-	fmt.Fprintln(e.stderr, "emoney:", devBanner)
-	svc, err := openService(ctx, *db, *keyset, emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log})
+	hcfg := emhttp.Config{Mode: cfg.Mode, TrustedProxies: trusted, Logger: log}
+	if cfg.production() {
+		if err := keysetMustExist(*keyset); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stderr, "emoney:", devBanner)
+		hcfg.Banner = devBanner
+	}
+	sms, provider, err := cfg.providers(e, e.stderr)
+	if err != nil {
+		return err
+	}
+	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider})
 	if err != nil {
 		return err
 	}
@@ -66,7 +84,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s)\n", scheme, srv.Addr(), s.Kind())
+	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
 	swept := make(chan struct{})
@@ -89,6 +107,16 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	return <-served
 }
 
+// first returns the first non-empty value.
+func first(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 func envOr(e env, key, def string) string {
 	if v := e.getenv(key); v != "" {
 		return v
@@ -102,12 +130,30 @@ type service struct {
 	ledger   *ledger.Ledger
 	identity *identity.Service
 	alerts   *alerts.Service
+	kyc      *kyc.Service
 	server   *emhttp.Server
 }
 
+// serviceConfig is what the services take from the config file, and the providers it named.
+type serviceConfig struct {
+	config
+	sms  kyc.SMS
+	ekyc kyc.Provider
+}
+
 // openService opens the store (migrating it), the keyset, the ledger and the identity service,
-// and makes the HTTP server over them. Close undoes it.
-func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*service, error) {
+// and makes the HTTP server over them. Close undoes it. A zero sc runs development defaults
+// with simulated providers that write nowhere.
+func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc serviceConfig) (*service, error) {
+	if sc.Mode == "" {
+		sc.config = defaultConfig()
+	}
+	if sc.sms == nil {
+		sc.sms = &kyc.DevSMS{}
+	}
+	if sc.ekyc == nil {
+		sc.ekyc = &kyc.SimProvider{}
+	}
 	s, err := openAndMigrate(ctx, db)
 	if err != nil {
 		return nil, err
@@ -126,15 +172,17 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 	lcfg := ledgerConfig(s, 0)
 	lcfg.Observer = cfg.Metrics
 	l := ledger.New(s, lcfg)
-	ids, err := identity.New(s, keys, l, identity.Config{})
+	ids, err := identity.New(s, keys, l, sc.identityConfig())
 	if err != nil {
 		l.Close()
 		s.Close()
 		return nil, err
 	}
 	al := alerts.New(s, l, nil)
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, server: srv}, nil
+	tiers := sc.tiers()
+	kc := kyc.New(s, keys, ids, sc.sms, sc.ekyc, kyc.Config{})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, money.Config{Tiers: &tiers}), Alerts: al, KYC: kc})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.

@@ -38,11 +38,20 @@ func startServer(t *testing.T, args ...string) (string, func() error) {
 // startServerOn is startServer on the SQLite database at path.
 func startServerOn(t *testing.T, path string, args ...string) (string, func() error) {
 	t.Helper()
+	base, stop, _ := startServerLogged(t, path, args...)
+	return base, stop
+}
+
+// startServerLogged is startServerOn that also gives what the server writes to stderr (its log,
+// and in development mode the simulated SMS messages).
+func startServerLogged(t *testing.T, path string, args ...string) (string, func() error, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out syncBuffer
+	errb := &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, &errb) }()
+	go func() { done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, errb) }()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -63,7 +72,7 @@ func startServerOn(t *testing.T, path string, args ...string) (string, func() er
 				}
 			}
 			t.Cleanup(func() { stop() })
-			return m[1], stop
+			return m[1], stop, errb
 		}
 		select {
 		case err := <-done:

@@ -139,7 +139,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
 	out, _, err := cli(t, nil, "keys", "rotate", "--db", db)
-	if err != nil || !strings.Contains(out, "1 users resealed") {
+	if err != nil || !strings.Contains(out, "1 users and 0 verification records resealed") {
 		t.Fatalf("keys rotate: %v %s", err, out)
 	}
 	after, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
