@@ -154,6 +154,13 @@ type ReadTx interface {
 	// Alerts returns up to limit alerts in the given status, oldest first, with ids greater
 	// than after (zero: from the start).
 	Alerts(ctx context.Context, status AlertStatus, after ID, limit int) ([]Alert, error)
+
+	// Bank operations (top-ups and withdrawals).
+
+	// PendingHolds returns up to limit pending transfers with the given hold kind, created at or
+	// before olderThan, that have been neither posted nor voided, oldest first. The bank holds
+	// (HoldBankDebit, HoldBankCredit) are indexed; invalid for a kind that is not valid.
+	PendingHolds(ctx context.Context, kind HoldKind, olderThan time.Time, limit int) ([]Transfer, error)
 }
 
 // Tx reads and writes within one read-write transaction.
