@@ -47,6 +47,7 @@ type Server struct {
 	identity *identity.Service
 	money    *money.Service
 	alerts   *alerts.Service
+	banks    *money.BankOps // nil: no banks configured
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -58,6 +59,7 @@ type Deps struct {
 	Identity *identity.Service
 	Money    *money.Service
 	Alerts   *alerts.Service
+	Banks    *money.BankOps // top-ups and withdrawals; nil: none
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -71,7 +73,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts, banks: deps.Banks}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
