@@ -11,6 +11,7 @@ import (
 
 	"emoney"
 	"emoney/alerts"
+	"emoney/bank"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/ledger"
@@ -102,6 +103,8 @@ type service struct {
 	ledger   *ledger.Ledger
 	identity *identity.Service
 	alerts   *alerts.Service
+	banks    *money.BankOps
+	sim      *bank.Sim // the simulated banks of development mode
 	server   *emhttp.Server
 }
 
@@ -133,8 +136,16 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		return nil, err
 	}
 	al := alerts.New(s, l, nil)
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, server: srv}, nil
+	mon := money.New(l, ids, 0)
+	banks, sim, err := devBanks()
+	if err != nil {
+		l.Close()
+		s.Close()
+		return nil, err
+	}
+	bops := money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, Banks: bops})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, banks: bops, sim: sim, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
@@ -143,8 +154,9 @@ func (s *service) Close() error {
 }
 
 // sweep does, every period until ctx ends, the housekeeping that keeps money from waiting
-// unseen: authorisations past their expiry are voided, and review holds without an alert get
-// one. Several instances may sweep at once: both are idempotent.
+// unseen: authorisations past their expiry are voided, review holds without an alert get
+// one, and bank operations whose answer was lost are reconciled. Several instances may sweep at
+// once: all are idempotent.
 func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -159,6 +171,7 @@ func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Log
 		} else if n > 0 {
 			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
 		}
+		s.reconcileBanks(ctx, log)
 		select {
 		case <-ctx.Done():
 			return
