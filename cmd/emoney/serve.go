@@ -143,6 +143,8 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		s.Close()
 		return nil, err
 	}
+	// CheckLimits (tier 2 to withdraw, daily and monthly limits) is left nil here: the limits
+	// work plugs into money.BankConfig.CheckLimits.
 	bops := money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, Banks: bops})
 	return &service{store: s, ledger: l, identity: ids, alerts: al, banks: bops, sim: sim, server: srv}, nil
