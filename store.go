@@ -163,6 +163,13 @@ type ReadTx interface {
 	UsersByIdentity(ctx context.Context, identityIndex []byte) ([]ID, error)
 	// PhoneChallenge returns a user's outstanding phone challenge, or not_found.
 	PhoneChallenge(ctx context.Context, user ID) (PhoneChallenge, error)
+
+	// Bank operations (top-ups and withdrawals).
+
+	// PendingHolds returns up to limit pending transfers with the given hold kind, created at or
+	// before olderThan, that have been neither posted nor voided, oldest first. The bank holds
+	// (HoldBankDebit, HoldBankCredit) are indexed; invalid for a kind that is not valid.
+	PendingHolds(ctx context.Context, kind HoldKind, olderThan time.Time, limit int) ([]Transfer, error)
 }
 
 // Tx reads and writes within one read-write transaction.

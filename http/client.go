@@ -201,3 +201,47 @@ func (c *Client) Decide(ctx context.Context, alert string, release bool) error {
 	}
 	return c.do(ctx, "POST", "/api/v1/staff/alerts/"+alert+"/"+verb, "", nil, nil)
 }
+
+// BankOp is a top-up or withdrawal as the API shows it. Status is pending, succeeded or
+// declined; a pending one is finished from the bank's answer later (GetTopUp, GetWithdrawal).
+type BankOp struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Bank      string `json:"bank"`
+	Wallet    string `json:"wallet"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	CreatedAt string `json:"created_at"`
+}
+
+// TopUp pulls amount from the caller's account at the bank with the given code into the
+// wallet. A decline is an *emoney.Error with code declined and the bank's reason.
+func (c *Client) TopUp(ctx context.Context, key, bank string, amount int64) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "POST", "/api/v1/topups", key, map[string]any{"bank": bank, "amount": amount}, &op)
+	return op, err
+}
+
+// Withdraw pushes amount from the wallet to the caller's account at the bank with the given
+// code.
+func (c *Client) Withdraw(ctx context.Context, key, bank string, amount int64) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "POST", "/api/v1/withdrawals", key, map[string]any{"bank": bank, "amount": amount}, &op)
+	return op, err
+}
+
+// GetTopUp returns one of the caller's top-ups in its current status.
+func (c *Client) GetTopUp(ctx context.Context, id string) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "GET", "/api/v1/topups/"+url.PathEscape(id), "", nil, &op)
+	return op, err
+}
+
+// GetWithdrawal returns one of the caller's withdrawals in its current status.
+func (c *Client) GetWithdrawal(ctx context.Context, id string) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "GET", "/api/v1/withdrawals/"+url.PathEscape(id), "", nil, &op)
+	return op, err
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"emoney"
+	"emoney/money"
 )
 
 // routes is the whole route table.
@@ -39,6 +40,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/payments", s.wrap(s.user(s.pay, emoney.RoleCustomer)))
 	mux.Handle("POST /api/v1/cashins", s.wrap(s.partner(s.cashIn, emoney.RoleAgent)))
 	mux.Handle("POST /api/v1/refunds", s.wrap(s.partner(s.refund, emoney.RoleMerchant)))
+	// Bank operations: top-ups and withdrawals (money between a wallet and the customer's bank).
+	mux.Handle("POST /api/v1/topups", s.wrap(s.user(s.startBankOp(money.KindTopUp), emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/topups/{id}", s.wrap(s.user(s.getBankOp(money.KindTopUp), emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/withdrawals", s.wrap(s.user(s.startBankOp(money.KindWithdrawal), emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/withdrawals/{id}", s.wrap(s.user(s.getBankOp(money.KindWithdrawal), emoney.RoleCustomer)))
 	// Staff.
 	mux.Handle("GET /api/v1/staff/alerts", s.wrap(s.user(s.listAlerts, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/alerts/{id}/release", s.wrap(s.user(s.decideAlert(true), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))

@@ -49,6 +49,7 @@ type Server struct {
 	money    *money.Service
 	alerts   *alerts.Service
 	kyc      *kyc.Service
+	banks    *money.BankOps // nil: no banks configured
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -61,6 +62,7 @@ type Deps struct {
 	Money    *money.Service
 	Alerts   *alerts.Service
 	KYC      *kyc.Service
+	Banks    *money.BankOps // top-ups and withdrawals; nil: none
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -74,7 +76,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts, kyc: deps.KYC}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts, kyc: deps.KYC, banks: deps.Banks}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

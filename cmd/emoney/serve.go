@@ -11,6 +11,7 @@ import (
 
 	"emoney"
 	"emoney/alerts"
+	"emoney/bank"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/kyc"
@@ -131,6 +132,9 @@ type service struct {
 	identity *identity.Service
 	alerts   *alerts.Service
 	kyc      *kyc.Service
+	sms      kyc.SMS
+	banks    *money.BankOps
+	sim      *bank.Sim // the simulated banks of development mode
 	server   *emhttp.Server
 }
 
@@ -181,8 +185,16 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	al := alerts.New(s, l, nil)
 	tiers := sc.tiers()
 	kc := kyc.New(s, keys, ids, sc.sms, sc.ekyc, kyc.Config{})
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, money.Config{Tiers: &tiers}), Alerts: al, KYC: kc})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, server: srv}, nil
+	mon := money.New(l, ids, money.Config{Tiers: &tiers})
+	banks, sim, err := devBanks()
+	if err != nil {
+		l.Close()
+		s.Close()
+		return nil, err
+	}
+	bops := money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
@@ -191,8 +203,9 @@ func (s *service) Close() error {
 }
 
 // sweep does, every period until ctx ends, the housekeeping that keeps money from waiting
-// unseen: authorisations past their expiry are voided, and review holds without an alert get
-// one. Several instances may sweep at once: both are idempotent.
+// unseen: authorisations past their expiry are voided, review holds without an alert get
+// one, and bank operations whose answer was lost are reconciled. Several instances may sweep at
+// once: all are idempotent.
 func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -207,6 +220,7 @@ func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Log
 		} else if n > 0 {
 			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
 		}
+		s.reconcileBanks(ctx, log)
 		select {
 		case <-ctx.Done():
 			return
