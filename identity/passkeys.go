@@ -289,7 +289,7 @@ func (s *Service) PasskeyStepUp(ctx context.Context, p Principal, credential []b
 		}
 		if cloned = !ok; cloned {
 			return tx.CreateAlert(ctx, emoney.Alert{ID: s.cfg.IDs.NewID(), Kind: "passkey_clone", Subject: "user:" + p.User.String(),
-				Reason: fmt.Sprintf("passkey %s signed with counter %d, not above the %d seen before: its key may have been copied", used.ID, counter, used.SignCount),
+				Reason:    fmt.Sprintf("passkey %s signed with counter %d, not above the %d seen before: its key may have been copied", used.ID, counter, used.SignCount),
 				CreatedAt: at})
 		}
 		return tx.MarkStepUp(ctx, p.Session, at)

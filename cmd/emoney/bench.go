@@ -14,6 +14,7 @@ import (
 	"emoney"
 	"emoney/bench"
 	emhttp "emoney/http"
+	"emoney/identity"
 	"emoney/ledger"
 )
 
@@ -91,7 +92,7 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 		}
 		defer cleanup()
 		// The clients stand for customers behind a proxy on this host (see bench.HTTP).
-		svc, err := openService(ctx, dsn, "", emhttp.Config{Mode: "development", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+		svc, err := openService(ctx, dsn, "", identity.WebAuthnConfig{}, emhttp.Config{Mode: "development", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,7 +30,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true", "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for requests in flight")
 	keyset := e.keysetFlag(fs)
+	rpID := fs.String("webauthn-rp-id", envOr(e, "EMONEY_WEBAUTHN_RP_ID", identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
+	origins := fs.String("webauthn-origins", envOr(e, "EMONEY_WEBAUTHN_ORIGINS", strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	wa, err := webAuthnConfig(*rpID, *origins)
+	if err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -53,7 +60,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	log := slog.New(h)
 
 	fmt.Fprintln(e.stderr, "emoney:", devBanner)
-	svc, err := openService(ctx, *db, *keyset, emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log})
+	svc, err := openService(ctx, *db, *keyset, wa, emhttp.Config{Mode: "development", Banner: devBanner, TrustedProxies: trusted, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -89,6 +96,28 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	return <-served
 }
 
+// webAuthnConfig reads --webauthn-rp-id and --webauthn-origins.
+func webAuthnConfig(rpID, origins string) (identity.WebAuthnConfig, error) {
+	wa := identity.WebAuthnConfig{RPID: strings.TrimSpace(rpID)}
+	if wa.RPID == "" || strings.ContainsAny(wa.RPID, ":/ ") {
+		return wa, fmt.Errorf("--webauthn-rp-id: %q is not a domain (example.com, or localhost)", rpID)
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return wa, fmt.Errorf("--webauthn-origins: %q is not an origin (https://host[:port])", o)
+		}
+		wa.Origins = append(wa.Origins, strings.TrimSuffix(o, "/"))
+	}
+	if len(wa.Origins) == 0 {
+		return wa, errors.New("--webauthn-origins: name at least one origin")
+	}
+	return wa, nil
+}
+
 func envOr(e env, key, def string) string {
 	if v := e.getenv(key); v != "" {
 		return v
@@ -107,7 +136,7 @@ type service struct {
 
 // openService opens the store (migrating it), the keyset, the ledger and the identity service,
 // and makes the HTTP server over them. Close undoes it.
-func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*service, error) {
+func openService(ctx context.Context, db, keyset string, wa identity.WebAuthnConfig, cfg emhttp.Config) (*service, error) {
 	s, err := openAndMigrate(ctx, db)
 	if err != nil {
 		return nil, err
@@ -126,7 +155,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 	lcfg := ledgerConfig(s, 0)
 	lcfg.Observer = cfg.Metrics
 	l := ledger.New(s, lcfg)
-	ids, err := identity.New(s, keys, l, identity.Config{})
+	ids, err := identity.New(s, keys, l, identity.Config{WebAuthn: wa})
 	if err != nil {
 		l.Close()
 		s.Close()
