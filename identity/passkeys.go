@@ -181,17 +181,18 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, na
 	for _, t := range cred.Transport {
 		pk.Transports = append(pk.Transports, string(t))
 	}
+	var full bool
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
 		have, err := tx.Passkeys(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if len(have) >= maxPasskeys {
+		if full = len(have) >= maxPasskeys; full {
 			return emoney.Errorf(emoney.EConflict, "you have %d passkeys, the most one account keeps: remove one first", maxPasskeys)
 		}
 		return tx.CreatePasskey(ctx, pk)
 	})
-	if emoney.ErrorCode(err) == emoney.EConflict && !strings.Contains(emoney.ErrorMessage(err), "passkeys") {
+	if emoney.ErrorCode(err) == emoney.EConflict && !full { // its credential id is taken
 		return emoney.Passkey{}, emoney.Errorf(emoney.EConflict, "this passkey is registered already")
 	}
 	return pk, err
