@@ -106,6 +106,9 @@ func TestClientPasskeys(t *testing.T) {
 	if err := stepUp(cred, 0); err != nil {
 		t.Fatalf("step-up with the genuine key: %v", err)
 	}
+	if _, err := register(); emoney.ErrorCode(err) != emoney.EConflict { // the same credential again
+		t.Errorf("registering a passkey twice: %v", err)
+	}
 	if err := alice.DeletePasskey(ctx, pk.ID); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
