@@ -170,6 +170,14 @@ type ReadTx interface {
 	// before olderThan, that have been neither posted nor voided, oldest first. The bank holds
 	// (HoldBankDebit, HoldBankCredit) are indexed; invalid for a kind that is not valid.
 	PendingHolds(ctx context.Context, kind HoldKind, olderThan time.Time, limit int) ([]Transfer, error)
+
+	// Passkeys (WebAuthn step-up factors).
+
+	// Passkeys returns the user's passkeys, oldest first (none: an empty list).
+	Passkeys(ctx context.Context, user ID) ([]Passkey, error)
+	// PasskeyByCredential returns the passkey with the given credential id, whoever's it is, or
+	// not_found.
+	PasskeyByCredential(ctx context.Context, credentialID []byte) (Passkey, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -261,4 +269,25 @@ type Tx interface {
 	// ResealKYC replaces a user's sealed phone and identity (after a key rotation); not_found if
 	// the user has no KYC record.
 	ResealKYC(ctx context.Context, user ID, phoneSealed, identitySealed []byte) error
+
+	// Passkeys (WebAuthn step-up factors) and the ceremonies that register and use them.
+
+	// CreatePasskey records a new passkey; conflict if its id or credential id is taken.
+	CreatePasskey(ctx context.Context, p Passkey) error
+	// UpdatePasskeySignCount records a use of the passkey at the given time with the signature
+	// counter its authenticator sent, and reports true, if that counter is greater than the stored
+	// one or both are zero (an authenticator without a counter). Otherwise it changes nothing and
+	// reports false: the counter went backwards or stood still, the mark of a cloned key. Checked
+	// and written in one statement, so two uses racing with one counter cannot both pass.
+	// not_found if there is no such passkey.
+	UpdatePasskeySignCount(ctx context.Context, id ID, signCount uint32, at time.Time) (bool, error)
+	// DeletePasskey removes one of user's passkeys; not_found if user has none with that id.
+	DeletePasskey(ctx context.Context, user, id ID) error
+	// SaveCeremony records a ceremony, replacing any of the same kind the session had begun, and
+	// removes every ceremony (of any session) that expired at or before c.CreatedAt.
+	SaveCeremony(ctx context.Context, c Ceremony) error
+	// TakeCeremony removes the session's ceremony of that kind and returns it: a ceremony is
+	// taken once. not_found if there is none, or if it expired at or before now (SaveCeremony
+	// sweeps those).
+	TakeCeremony(ctx context.Context, tokenHash []byte, kind CeremonyKind, now time.Time) (Ceremony, error)
 }

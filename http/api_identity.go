@@ -78,10 +78,15 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 	if err != nil {
 		return err
 	}
+	passkeys, err := s.identity.Passkeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store") // personal data
 	body := map[string]any{
 		"user":          userJSON{ID: u.ID, Email: email, Role: u.Role, KYCTier: u.KYCTier, TOTP: &u.TOTPConfirmed},
 		"step_up_fresh": s.identity.Fresh(p),
+		"passkeys":      len(passkeys),
 	}
 	if u.Role != emoney.RoleCustomer { // staff have no wallet
 		writeJSON(w, http.StatusOK, body)

@@ -54,6 +54,7 @@ type Me struct {
 		Available int64  `json:"available"`
 	} `json:"wallet"`
 	StepUpFresh bool `json:"step_up_fresh"`
+	Passkeys    int  `json:"passkeys"`
 }
 
 // SignUp opens an account and returns its user and wallet ids.
@@ -180,7 +181,11 @@ func (c *Client) do(ctx context.Context, method, path, key string, body, out any
 		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
 			return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
 		}
-		return &emoney.Error{Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field, Reason: e.Error.Reason}
+		reason := e.Error.Reason
+		if e.Error.Challenge != "" { // how to meet a challenge_required
+			reason = e.Error.Challenge
+		}
+		return &emoney.Error{Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field, Reason: reason}
 	}
 	if out != nil && len(data) > 0 {
 		return json.Unmarshal(data, out)
@@ -244,4 +249,58 @@ func (c *Client) GetWithdrawal(ctx context.Context, id string) (BankOp, error) {
 	var op BankOp
 	err := c.do(ctx, "GET", "/api/v1/withdrawals/"+url.PathEscape(id), "", nil, &op)
 	return op, err
+}
+
+// Passkey is a passkey as the API shows it to its owner.
+type Passkey struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	AAGUID     string   `json:"aaguid"`
+	Transports []string `json:"transports"`
+	CreatedAt  string   `json:"created_at"`
+	LastUsedAt string   `json:"last_used_at"`
+}
+
+// BeginPasskeyRegistration starts adding a passkey and returns the options for
+// navigator.credentials.create, as JSON.
+func (c *Client) BeginPasskeyRegistration(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.do(ctx, "POST", "/api/v1/passkeys/register/begin", "", nil, &out)
+	return out, err
+}
+
+// FinishPasskeyRegistration sends the authenticator's answer (PublicKeyCredential JSON) and keeps
+// the passkey under name.
+func (c *Client) FinishPasskeyRegistration(ctx context.Context, name string, credential json.RawMessage) (Passkey, error) {
+	var p Passkey
+	err := c.do(ctx, "POST", "/api/v1/passkeys/register/finish", "", map[string]any{"name": name, "credential": credential}, &p)
+	return p, err
+}
+
+// Passkeys lists the signed-in user's passkeys.
+func (c *Client) Passkeys(ctx context.Context) ([]Passkey, error) {
+	var out struct {
+		Items []Passkey `json:"items"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/passkeys", "", nil, &out)
+	return out.Items, err
+}
+
+// DeletePasskey removes one of the signed-in user's passkeys (after a fresh step-up).
+func (c *Client) DeletePasskey(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/api/v1/passkeys/"+url.PathEscape(id), "", nil, nil)
+}
+
+// BeginPasskeyStepUp starts a step-up with a passkey and returns the options for
+// navigator.credentials.get, as JSON.
+func (c *Client) BeginPasskeyStepUp(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.do(ctx, "POST", "/api/v1/stepup/passkey/begin", "", nil, &out)
+	return out, err
+}
+
+// PasskeyStepUp proves the second factor on c's session with the authenticator's answer
+// (PublicKeyCredential JSON).
+func (c *Client) PasskeyStepUp(ctx context.Context, credential json.RawMessage) error {
+	return c.do(ctx, "POST", "/api/v1/stepup/passkey/finish", "", map[string]any{"credential": credential}, nil)
 }

@@ -50,6 +50,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/staff/alerts/{id}/release", s.wrap(s.user(s.decideAlert(true), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/alerts/{id}/reject", s.wrap(s.user(s.decideAlert(false), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/partner", s.wrap(s.partner(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
+	// Passkeys (WebAuthn step-up factors): any signed-in user, customer or staff.
+	mux.Handle("POST /api/v1/passkeys/register/begin", s.wrap(s.user(s.beginPasskeyRegistration)))
+	mux.Handle("POST /api/v1/passkeys/register/finish", s.wrap(s.user(s.finishPasskeyRegistration)))
+	mux.Handle("GET /api/v1/passkeys", s.wrap(s.user(s.listPasskeys)))
+	mux.Handle("DELETE /api/v1/passkeys/{id}", s.wrap(s.user(s.deletePasskey)))
+	mux.Handle("POST /api/v1/stepup/passkey/begin", s.wrap(s.user(s.beginPasskeyStepUp)))
+	mux.Handle("POST /api/v1/stepup/passkey/finish", s.wrap(s.user(s.finishPasskeyStepUp)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"emoney"
 	"emoney/audit"
 	"emoney/ledger"
@@ -28,6 +30,7 @@ type Config struct {
 	SessionTTL time.Duration // default 30 days
 	Now        func() time.Time
 	IDs        emoney.IDSource
+	WebAuthn   WebAuthnConfig // passkeys' relying party; default DefaultWebAuthn
 }
 
 // Service signs people up and in. It is safe for concurrent use.
@@ -45,6 +48,7 @@ type Service struct {
 
 	sessions sessionCache
 	tiers    tierCache
+	webauthn *webauthn.WebAuthn // passkeys
 }
 
 // StaffSessionTTL bounds staff sessions: a working day, not a month.
@@ -132,7 +136,11 @@ func New(store emoney.Store, keys *pii.Keys, l *ledger.Ledger, cfg Config) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, keys: keys, ledger: l, cfg: cfg, dummy: dummy,
+	wa, err := newWebAuthn(cfg.WebAuthn)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, keys: keys, ledger: l, cfg: cfg, dummy: dummy, webauthn: wa,
 		// An account gets 10 tries, then one every 90 s, wherever they come from. Per address it
 		// is generous: mobile carriers put many customers behind one.
 		perAccount: newLimiter(90*time.Second, 10, 1_000_000),

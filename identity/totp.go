@@ -72,7 +72,7 @@ func (s *Service) StepUp(ctx context.Context, p Principal, code string) (time.Ti
 // never accepted again. Guesses are limited per user.
 func (s *Service) checkCode(ctx context.Context, p Principal, code string, confirmed bool) (emoney.User, error) {
 	now := s.cfg.Now()
-	if ok, wait := s.perAccount.allow("totp:"+p.User.String(), now); !ok {
+	if ok, wait := s.perAccount.allow(stepUpLimitKey(p.User), now); !ok {
 		return emoney.User{}, &RateLimited{emoney.Errorf(emoney.ERateLimited, "too many one-time codes tried"), wait}
 	}
 	u, err := s.User(ctx, p.User)
@@ -108,6 +108,10 @@ func (s *Service) checkCode(ctx context.Context, p Principal, code string, confi
 	}
 	return emoney.User{}, emoney.Errorf(emoney.EUnauthorized, "wrong or already used one-time code")
 }
+
+// stepUpLimitKey is the limiter bucket of a user's step-up attempts: one-time codes and passkey
+// answers draw on the same one, so having two factors does not double the guesses.
+func stepUpLimitKey(user emoney.ID) string { return "totp:" + user.String() }
 
 // Fresh reports whether p stepped up within StepUpFresh.
 func (s *Service) Fresh(p Principal) bool {

@@ -29,6 +29,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("KYC", func(t *testing.T) { runKYC(t, newDB) })
 
 	t.Run("BankOps", func(t *testing.T) { runBankOps(t, newDB) })
+
+	t.Run("Passkeys", func(t *testing.T) { runPasskeys(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

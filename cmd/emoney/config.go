@@ -32,6 +32,10 @@ type config struct {
 		LogJSON         bool          `toml:"log_json"`
 		ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
 	} `toml:"server"`
+	WebAuthn struct {
+		RPID    string   `toml:"rp_id"`
+		Origins []string `toml:"origins"`
+	} `toml:"webauthn"`
 	SMS      providerConfig `toml:"sms"`
 	EKYC     providerConfig `toml:"ekyc"`
 	Identity struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -36,7 +37,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true" || cfg.Server.LogJSON, "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
 	drain := fs.Duration("shutdown-timeout", cfg.Server.ShutdownTimeout, "how long SIGINT/SIGTERM waits for requests in flight")
 	keyset := fs.String("keyset", first(e.getenv("EMONEY_KEYSET"), cfg.Keyset), "keyset file for personal data (env EMONEY_KEYSET; default in development: keys/keyset.json beside a SQLite database, generated on first start)")
+	rpID := fs.String("webauthn-rp-id", first(e.getenv("EMONEY_WEBAUTHN_RP_ID"), cfg.WebAuthn.RPID, identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
+	origins := fs.String("webauthn-origins", first(e.getenv("EMONEY_WEBAUTHN_ORIGINS"), strings.Join(cfg.WebAuthn.Origins, ","), strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	wa, err := webAuthnConfig(*rpID, *origins)
+	if err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -72,7 +79,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider})
+	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider, webAuthn: wa})
 	if err != nil {
 		return err
 	}
@@ -118,6 +125,28 @@ func first(v ...string) string {
 	return ""
 }
 
+// webAuthnConfig reads --webauthn-rp-id and --webauthn-origins.
+func webAuthnConfig(rpID, origins string) (identity.WebAuthnConfig, error) {
+	wa := identity.WebAuthnConfig{RPID: strings.TrimSpace(rpID)}
+	if wa.RPID == "" || strings.ContainsAny(wa.RPID, ":/ ") {
+		return wa, fmt.Errorf("--webauthn-rp-id: %q is not a domain (example.com, or localhost)", rpID)
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return wa, fmt.Errorf("--webauthn-origins: %q is not an origin (https://host[:port])", o)
+		}
+		wa.Origins = append(wa.Origins, strings.TrimSuffix(o, "/"))
+	}
+	if len(wa.Origins) == 0 {
+		return wa, errors.New("--webauthn-origins: name at least one origin")
+	}
+	return wa, nil
+}
+
 func envOr(e env, key, def string) string {
 	if v := e.getenv(key); v != "" {
 		return v
@@ -141,8 +170,9 @@ type service struct {
 // serviceConfig is what the services take from the config file, and the providers it named.
 type serviceConfig struct {
 	config
-	sms  kyc.SMS
-	ekyc kyc.Provider
+	sms      kyc.SMS
+	ekyc     kyc.Provider
+	webAuthn identity.WebAuthnConfig // zero: identity's defaults
 }
 
 // openService opens the store (migrating it), the keyset, the ledger and the identity service,
@@ -176,7 +206,9 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	lcfg := ledgerConfig(s, 0)
 	lcfg.Observer = cfg.Metrics
 	l := ledger.New(s, lcfg)
-	ids, err := identity.New(s, keys, l, sc.identityConfig())
+	icfg := sc.identityConfig()
+	icfg.WebAuthn = sc.webAuthn
+	ids, err := identity.New(s, keys, l, icfg)
 	if err != nil {
 		l.Close()
 		s.Close()
