@@ -15,6 +15,7 @@ import (
 	"emoney/identity"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/payees"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -29,8 +30,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true", "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for requests in flight")
 	keyset := e.keysetFlag(fs)
+	approvalAbove := fs.Int64("approval-above", alerts.DefaultApprovalAbove, "releasing a held amount above this (yen) needs a second staff member (env EMONEY_APPROVAL_ABOVE)")
+	if v := e.getenv("EMONEY_APPROVAL_ABOVE"); v != "" {
+		if err := fs.Set("approval-above", v); err != nil {
+			return fmt.Errorf("EMONEY_APPROVAL_ABOVE: %w", err)
+		}
+	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *approvalAbove < 0 {
+		return errors.New("--approval-above must not be negative")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -58,6 +68,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer svc.Close()
+	svc.alerts.SetApprovalAbove(*approvalAbove)
 	srv, s := svc.server, svc.store
 	if err := srv.Listen(*addr); err != nil {
 		return err
@@ -133,7 +144,8 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		return nil, err
 	}
 	al := alerts.New(s, l, nil)
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al,
+		Payees: payees.New(s, keys, l, ids, nil)})
 	return &service{store: s, ledger: l, identity: ids, alerts: al, server: srv}, nil
 }
 
@@ -144,7 +156,8 @@ func (s *service) Close() error {
 
 // sweep does, every period until ctx ends, the housekeeping that keeps money from waiting
 // unseen: authorisations past their expiry are voided, and review holds without an alert get
-// one. Several instances may sweep at once: both are idempotent.
+// one; and sessions expired or revoked more than identity.SessionRetention ago are deleted.
+// Several instances may sweep at once: all three are idempotent.
 func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -158,6 +171,11 @@ func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Log
 			log.Error("sweeping holds", slog.Any("err", err))
 		} else if n > 0 {
 			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
+		}
+		if n, err := s.identity.PurgeSessions(ctx, identity.SessionRetention); err != nil && ctx.Err() == nil {
+			log.Error("purging old sessions", slog.Any("err", err))
+		} else if n > 0 {
+			log.Info("deleted sessions past their retention", slog.Int("n", n))
 		}
 		select {
 		case <-ctx.Done():
