@@ -7,6 +7,7 @@ type AlertStatus string
 
 const (
 	AlertOpen      AlertStatus = "open"
+	AlertProposed  AlertStatus = "proposed"  // a release is proposed (maker) and waits for a second staff member (checker)
 	AlertReleased  AlertStatus = "released"  // its held money went through
 	AlertRejected  AlertStatus = "rejected"  // its held money went back
 	AlertDismissed AlertStatus = "dismissed" // nothing was held; seen and closed
@@ -25,4 +26,8 @@ type Alert struct {
 	CreatedAt  time.Time
 	ResolvedAt time.Time
 	ResolvedBy string
+	// ProposedBy and ProposedAt name the maker of a release that needs a second staff member
+	// (status proposed, and kept once it is approved).
+	ProposedBy string
+	ProposedAt time.Time
 }

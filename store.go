@@ -178,6 +178,16 @@ type ReadTx interface {
 	// PasskeyByCredential returns the passkey with the given credential id, whoever's it is, or
 	// not_found.
 	PasskeyByCredential(ctx context.Context, credentialID []byte) (Passkey, error)
+
+	// Staff administration and payees (migration 0011).
+
+	// UserDisabledAt returns when a user was disabled (zero while they are not), or not_found.
+	UserDisabledAt(ctx context.Context, id ID) (time.Time, error)
+	// Payee returns one payee, or not_found.
+	Payee(ctx context.Context, id ID) (Payee, error)
+	// Payees returns up to limit of a user's payees, newest first, with ids less than before
+	// (zero: from the newest).
+	Payees(ctx context.Context, user ID, before ID, limit int) ([]Payee, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -290,4 +300,36 @@ type Tx interface {
 	// taken once. not_found if there is none, or if it expired at or before now (SaveCeremony
 	// sweeps those).
 	TakeCeremony(ctx context.Context, tokenHash []byte, kind CeremonyKind, now time.Time) (Ceremony, error)
+
+	// Staff administration, sessions housekeeping, maker-checker and payees (migration 0011).
+
+	// DisableUser records that a user was disabled at the given time, keeping the first time if
+	// they were already; not_found if there is no such user.
+	DisableUser(ctx context.Context, id ID, at time.Time) error
+	// RevokeUserSessions marks every session of a user that is not revoked yet revoked at the
+	// given time, and returns how many it marked.
+	RevokeUserSessions(ctx context.Context, user ID, at time.Time) (int, error)
+	// DeleteSessions deletes up to limit sessions that expired, or were revoked, before the
+	// given time, and returns how many it deleted.
+	DeleteSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// ReissueEnrolment gives a user who never enrolled (no password yet) a new enrolment code
+	// hash, good until expires, in place of the old one; conflict if the user has enrolled,
+	// not_found if there is no such user.
+	ReissueEnrolment(ctx context.Context, user ID, codeHash []byte, expires time.Time) error
+	// ProposeAlert moves an open alert to proposed, recording its maker and when; conflict if it
+	// is not open, not_found if there is none.
+	ProposeAlert(ctx context.Context, id ID, by string, at time.Time) error
+	// ApproveAlert moves a proposed alert to released, recording its checker and when; conflict
+	// if it is not proposed or by is its maker (nobody approves their own proposal), not_found
+	// if there is none.
+	ApproveAlert(ctx context.Context, id ID, by string, at time.Time) error
+	// DeclineProposal moves a proposed alert back to open and forgets its maker; conflict if it
+	// is not proposed, not_found if there is none.
+	DeclineProposal(ctx context.Context, id ID) error
+	// CreatePayee records p unless its user has max payees already (limit_exceeded); conflict if
+	// its id, or its user and wallet together, are taken. Concurrent calls for one user count
+	// each other: the cap holds.
+	CreatePayee(ctx context.Context, p Payee, max int) error
+	// DeletePayee deletes a payee of the given user; not_found if the user has no such payee.
+	DeletePayee(ctx context.Context, user, id ID) error
 }

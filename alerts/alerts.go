@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"emoney"
@@ -19,6 +20,9 @@ type Service struct {
 	store  emoney.Store
 	ledger *ledger.Ledger
 	now    func() time.Time
+	// approvalAbove is the hold amount above which a release needs a second staff member
+	// (makerchecker.go).
+	approvalAbove atomic.Int64
 }
 
 // New returns the service; now nil means time.Now.
@@ -26,7 +30,9 @@ func New(store emoney.Store, l *ledger.Ledger, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, ledger: l, now: now}
+	s := &Service{store: store, ledger: l, now: now}
+	s.approvalAbove.Store(DefaultApprovalAbove)
+	return s
 }
 
 // Hold reserves op's money for review (op becomes a pending transfer with a review hold, which
@@ -60,9 +66,9 @@ func (s *Service) Get(ctx context.Context, id emoney.ID) (a emoney.Alert, err er
 // List returns up to limit alerts in status, oldest first, after the given id.
 func (s *Service) List(ctx context.Context, status emoney.AlertStatus, after emoney.ID, limit int) (as []emoney.Alert, err error) {
 	switch status {
-	case emoney.AlertOpen, emoney.AlertReleased, emoney.AlertRejected, emoney.AlertDismissed:
+	case emoney.AlertOpen, emoney.AlertProposed, emoney.AlertReleased, emoney.AlertRejected, emoney.AlertDismissed:
 	default:
-		return nil, emoney.FieldError("status", "status must be open, released, rejected or dismissed")
+		return nil, emoney.FieldError("status", "status must be open, proposed, released, rejected or dismissed")
 	}
 	if limit < 1 || limit > 200 {
 		return nil, emoney.FieldError("limit", "limit must be 1 to 200")
@@ -79,7 +85,13 @@ func (s *Service) List(ctx context.Context, status emoney.AlertStatus, after emo
 // are recorded first, in one transaction, and the ledger follows; the request's cancellation
 // does not stop it half-way, and if the process dies in between, Sweep makes the ledger follow.
 // Retrying the same decision is safe; the other decision after one is conflict.
-// Errors: not_found, conflict (decided otherwise already, or no money held), internal.
+//
+// Releasing a hold above the approval threshold decides nothing yet: it is recorded as a
+// proposal (the alert is returned in status proposed, with no transfer) that a second staff
+// member approves or declines (makerchecker.go). Rejecting stays one person's decision, a
+// proposed release included: money going back needs no second opinion.
+// Errors: not_found, conflict (decided otherwise already, proposed by someone else, or no money
+// held), internal.
 func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff string) (emoney.Alert, emoney.Transfer, error) {
 	ctx = context.WithoutCancel(ctx)
 	a, err := s.Get(ctx, id)
@@ -89,12 +101,24 @@ func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff
 	if a.Transfer.IsZero() {
 		return emoney.Alert{}, emoney.Transfer{}, emoney.Errorf(emoney.EConflict, "this alert holds no money; nothing to release or reject")
 	}
+	if release {
+		second, err := s.needsApproval(ctx, a)
+		if err != nil {
+			return emoney.Alert{}, emoney.Transfer{}, err
+		}
+		if second {
+			return s.propose(ctx, a, staff)
+		}
+	}
 	status := emoney.AlertRejected
 	if release {
 		status = emoney.AlertReleased
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := withdrawForReject(ctx, tx, id, status); err != nil {
+			return err
+		}
 		if err := tx.ResolveAlert(ctx, id, status, staff, now); err != nil {
 			return err
 		}

@@ -19,6 +19,8 @@ type alertJSON struct {
 	CreatedAt  string             `json:"created_at"`
 	ResolvedAt string             `json:"resolved_at,omitempty"`
 	ResolvedBy string             `json:"resolved_by,omitempty"`
+	ProposedAt string             `json:"proposed_at,omitempty"`
+	ProposedBy string             `json:"proposed_by,omitempty"`
 }
 
 func alertToJSON(a emoney.Alert) alertJSON {
@@ -26,6 +28,9 @@ func alertToJSON(a emoney.Alert) alertJSON {
 		CreatedAt: a.CreatedAt.Format(time.RFC3339Nano), ResolvedBy: a.ResolvedBy}
 	if !a.ResolvedAt.IsZero() {
 		j.ResolvedAt = a.ResolvedAt.Format(time.RFC3339Nano)
+	}
+	if !a.ProposedAt.IsZero() {
+		j.ProposedAt, j.ProposedBy = a.ProposedAt.Format(time.RFC3339Nano), a.ProposedBy
 	}
 	return j
 }
@@ -70,6 +75,8 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p identity.P
 }
 
 // decideAlert releases or rejects a held operation: POST /api/v1/staff/alerts/{id}/release|reject.
+// A release above the approval threshold is only proposed: 202, and a second staff member
+// approves it (api_staffops.go).
 func (s *Server) decideAlert(release bool) func(http.ResponseWriter, *http.Request, identity.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 		id, err := emoney.ParseID(r.PathValue("id"))
@@ -82,6 +89,10 @@ func (s *Server) decideAlert(release bool) func(http.ResponseWriter, *http.Reque
 		a, tr, err := s.alerts.Resolve(r.Context(), id, release, "staff:"+p.User.String())
 		if err != nil {
 			return err
+		}
+		if a.Status == emoney.AlertProposed { // above the threshold: a second staff member approves
+			writeJSON(w, http.StatusAccepted, map[string]any{"alert": alertToJSON(a), "approval_required": true})
+			return nil
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"alert": alertToJSON(a), "transfer": toJSON(tr)})
 		return nil

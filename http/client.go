@@ -304,3 +304,147 @@ func (c *Client) BeginPasskeyStepUp(ctx context.Context) (json.RawMessage, error
 func (c *Client) PasskeyStepUp(ctx context.Context, credential json.RawMessage) error {
 	return c.do(ctx, "POST", "/api/v1/stepup/passkey/finish", "", map[string]any{"credential": credential}, nil)
 }
+
+// Staff sign-in and enrolment, payees, sign-out everywhere, maker-checker and staff
+// administration.
+
+// LoginOTP signs in with a one-time code as well (staff always need one) and keeps the token
+// in c.
+func (c *Client) LoginOTP(ctx context.Context, email, password, otp, device string) error {
+	var out struct {
+		Token string `json:"token"`
+	}
+	body := map[string]any{"email": email, "password": password, "otp": otp, "device": device}
+	if err := c.do(ctx, "POST", "/api/v1/login", "", body, &out); err != nil {
+		return err
+	}
+	c.Token = out.Token
+	return nil
+}
+
+// EnrolStaff spends a staff enrolment code (from emoney staff create or reissue): it sets the
+// password and returns the one-time-code app's secret and otpauth URI, shown once.
+func (c *Client) EnrolStaff(ctx context.Context, code, password string) (secret, uri string, err error) {
+	var out struct {
+		Secret string `json:"secret"`
+		URI    string `json:"uri"`
+	}
+	err = c.do(ctx, "POST", "/api/v1/staff/enrol", "", map[string]any{"code": code, "password": password}, &out)
+	return out.Secret, out.URI, err
+}
+
+// Payee is a saved wallet as the API shows it to its owner.
+type Payee struct {
+	ID       string `json:"id"`
+	Wallet   string `json:"wallet"`
+	Nickname string `json:"nickname"`
+	AddedAt  string `json:"added_at"`
+}
+
+// AddPayee saves a wallet as a payee under a nickname.
+func (c *Client) AddPayee(ctx context.Context, wallet, nickname string) (Payee, error) {
+	var p Payee
+	err := c.do(ctx, "POST", "/api/v1/payees", "", map[string]any{"wallet": wallet, "nickname": nickname}, &p)
+	return p, err
+}
+
+// Payees returns a page of the caller's payees, newest first, and the next page's cursor ("" at
+// the end).
+func (c *Client) Payees(ctx context.Context, before string, limit int) ([]Payee, string, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if before != "" {
+		q.Set("before", before)
+	}
+	var out struct {
+		Items []Payee `json:"items"`
+		Next  string  `json:"next"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/payees?"+q.Encode(), "", nil, &out)
+	return out.Items, out.Next, err
+}
+
+// DeletePayee removes one of the caller's payees.
+func (c *Client) DeletePayee(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/api/v1/payees/"+url.PathEscape(id), "", nil, nil)
+}
+
+// RevokeAllSessions signs the caller out everywhere, c's own session included, and returns how
+// many sessions were revoked.
+func (c *Client) RevokeAllSessions(ctx context.Context) (int, error) {
+	var out struct {
+		N int `json:"sessions_revoked"`
+	}
+	err := c.do(ctx, "POST", "/api/v1/sessions/revoke-all", "", nil, &out)
+	return out.N, err
+}
+
+// Alert is a staff alert as the API shows it.
+type Alert struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+	Subject    string `json:"subject"`
+	Transfer   string `json:"transfer"`
+	Reason     string `json:"reason"`
+	Status     string `json:"status"`
+	CreatedAt  string `json:"created_at"`
+	ResolvedAt string `json:"resolved_at"`
+	ResolvedBy string `json:"resolved_by"`
+	ProposedAt string `json:"proposed_at"`
+	ProposedBy string `json:"proposed_by"`
+}
+
+type decision struct {
+	Alert    Alert     `json:"alert"`
+	Transfer *Transfer `json:"transfer"`
+}
+
+// Alerts (staff) returns a page of alerts in status, oldest first, and the next page's cursor.
+func (c *Client) Alerts(ctx context.Context, status, after string, limit int) ([]Alert, string, error) {
+	q := url.Values{"status": {status}, "limit": {strconv.Itoa(limit)}}
+	if after != "" {
+		q.Set("after", after)
+	}
+	var out struct {
+		Items []Alert `json:"items"`
+		Next  string  `json:"next"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/staff/alerts?"+q.Encode(), "", nil, &out)
+	return out.Items, out.Next, err
+}
+
+// Release (staff) releases a held operation. Above the approval threshold it is only proposed:
+// the alert comes back in status "proposed" and the transfer is nil until a second staff member
+// approves.
+func (c *Client) Release(ctx context.Context, alert string) (Alert, *Transfer, error) {
+	var out decision
+	err := c.do(ctx, "POST", "/api/v1/staff/alerts/"+url.PathEscape(alert)+"/release", "", nil, &out)
+	return out.Alert, out.Transfer, err
+}
+
+// Approve (senior analysts, admins) approves a release someone else proposed; the held transfer
+// is posted.
+func (c *Client) Approve(ctx context.Context, alert string) (Alert, Transfer, error) {
+	var out decision
+	err := c.do(ctx, "POST", "/api/v1/staff/alerts/"+url.PathEscape(alert)+"/approve", "", nil, &out)
+	var tr Transfer
+	if out.Transfer != nil {
+		tr = *out.Transfer
+	}
+	return out.Alert, tr, err
+}
+
+// Decline (senior analysts, admins) turns a proposed release down; the alert is open again.
+func (c *Client) Decline(ctx context.Context, alert string) (Alert, error) {
+	var out decision
+	err := c.do(ctx, "POST", "/api/v1/staff/alerts/"+url.PathEscape(alert)+"/decline", "", nil, &out)
+	return out.Alert, err
+}
+
+// DisableStaff (admins) disables a staff account and revokes its sessions; it returns how many.
+func (c *Client) DisableStaff(ctx context.Context, user string) (int, error) {
+	var out struct {
+		N int `json:"sessions_revoked"`
+	}
+	err := c.do(ctx, "POST", "/api/v1/staff/users/"+url.PathEscape(user)+"/disable", "", nil, &out)
+	return out.N, err
+}

@@ -57,6 +57,16 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE /api/v1/passkeys/{id}", s.wrap(s.user(s.deletePasskey)))
 	mux.Handle("POST /api/v1/stepup/passkey/begin", s.wrap(s.user(s.beginPasskeyStepUp)))
 	mux.Handle("POST /api/v1/stepup/passkey/finish", s.wrap(s.user(s.finishPasskeyStepUp)))
+
+	// Payees, sign-out everywhere, maker-checker and staff administration (api_payees.go,
+	// api_staffops.go).
+	mux.Handle("POST /api/v1/payees", s.wrap(s.user(s.addPayee, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/payees", s.wrap(s.user(s.listPayees, emoney.RoleCustomer)))
+	mux.Handle("DELETE /api/v1/payees/{id}", s.wrap(s.user(s.deletePayee, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/sessions/revoke-all", s.wrap(s.user(s.revokeAllSessions)))
+	mux.Handle("POST /api/v1/staff/alerts/{id}/approve", s.wrap(s.user(s.approveAlert, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/alerts/{id}/decline", s.wrap(s.user(s.declineAlert, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/users/{id}/disable", s.wrap(s.user(s.disableStaff, emoney.RoleAdmin)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

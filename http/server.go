@@ -22,6 +22,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/payees"
 )
 
 // Config is what the server needs to know about where it runs.
@@ -50,6 +51,7 @@ type Server struct {
 	alerts   *alerts.Service
 	kyc      *kyc.Service
 	banks    *money.BankOps // nil: no banks configured
+	payees   *payees.Service
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -63,6 +65,7 @@ type Deps struct {
 	Alerts   *alerts.Service
 	KYC      *kyc.Service
 	Banks    *money.BankOps // top-ups and withdrawals; nil: none
+	Payees   *payees.Service
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -76,7 +79,8 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts, kyc: deps.KYC, banks: deps.Banks}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts,
+		kyc: deps.KYC, banks: deps.Banks, payees: deps.Payees}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

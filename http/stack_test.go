@@ -12,6 +12,7 @@ import (
 	"emoney/identity"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/payees"
 	"emoney/pii"
 	"emoney/sqlite"
 )
@@ -52,7 +53,8 @@ func newStack(t *testing.T, now func() time.Time) *stack {
 		t.Fatal(err)
 	}
 	al := alerts.New(s, l, now)
-	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, money.Config{}), Alerts: al})
+	srv := emhttp.New(emhttp.Config{}, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, money.Config{}), Alerts: al,
+		Payees: payees.New(s, keys, l, ids, now)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &stack{ledger: l, identity: ids, alerts: al, url: ts.URL}

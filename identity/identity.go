@@ -66,6 +66,8 @@ type sessionCache struct {
 	mu      sync.Mutex
 	m       map[string]cachedSession
 	revoked map[string]time.Time // token hash → until when to refuse caching it
+	// revokedUsers is revoked, for every session of a user at once (staffops.go).
+	revokedUsers map[emoney.ID]time.Time
 }
 
 type cachedSession struct {
@@ -93,6 +95,9 @@ func (c *sessionCache) put(h []byte, p Principal, now, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t, ok := c.revoked[string(h)]; ok && now.Before(t) {
+		return
+	}
+	if t, ok := c.revokedUsers[p.User]; ok && now.Before(t) {
 		return
 	}
 	if c.m == nil || len(c.m) >= 100_000 {
@@ -350,7 +355,8 @@ func (r *RateLimited) Unwrap() error { return r.Err }
 // Login checks the password (and for staff, a one-time code: the first one confirms their app)
 // and opens a session on device, returning its bearer token (shown once, never stored).
 // Errors: invalid, unauthorized (wrong e-mail or password: the same answer for both; a staff
-// member's missing or wrong code), rate_limited (with the wait), internal.
+// member's missing or wrong code), forbidden (the account is disabled: said only to whoever
+// proved every factor), rate_limited (with the wait), internal.
 func (s *Service) Login(ctx context.Context, email, password, otpCode, device string, ip netip.Addr) (string, emoney.Session, error) {
 	now := s.cfg.Now()
 	if ok, wait := s.perIP.allow(network(ip), now); !ok {
@@ -424,7 +430,12 @@ func (s *Service) Login(ctx context.Context, email, password, otpCode, device st
 	}
 	sess := emoney.Session{TokenHash: hash, User: u.ID, Device: device, SteppedUpAt: steppedUp,
 		CreatedAt: now.UTC().Truncate(time.Microsecond), ExpiresAt: now.Add(ttl).UTC().Truncate(time.Microsecond)}
-	if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+	if err := s.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := refuseDisabled(ctx, tx, u.ID, errDisabled); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, sess)
+	}); err != nil {
 		return "", emoney.Session{}, err
 	}
 	return token, sess, nil
@@ -477,6 +488,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		}
 		u, err := tx.User(ctx, sess.User)
 		if err != nil {
+			return err
+		}
+		if err := refuseDisabled(ctx, tx, u.ID, bad); err != nil {
 			return err
 		}
 		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h, SteppedUpAt: sess.SteppedUpAt}

@@ -54,7 +54,8 @@ func (s *Service) CreateStaff(ctx context.Context, email string, role emoney.Rol
 
 // EnrolStaff spends an enrolment code: it sets the password and a new TOTP secret, returned
 // (secret and otpauth URI) for the authenticator app. The first sign-in with a code from it
-// confirms it. Errors: unauthorized (unknown, used or expired code), invalid (password),
+// confirms it. Errors: unauthorized (unknown, used or expired code), forbidden (the account is
+// disabled), invalid (password),
 // rate_limited, internal.
 func (s *Service) EnrolStaff(ctx context.Context, code, password string) (secret, uri string, err error) {
 	bad := emoney.Errorf(emoney.EUnauthorized, "the enrolment code is unknown, used or expired")
@@ -98,6 +99,9 @@ func (s *Service) EnrolStaff(ctx context.Context, code, password string) (secret
 		return "", "", err
 	}
 	if err := s.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := refuseDisabled(ctx, tx, u.ID, errDisabled); err != nil {
+			return err
+		}
 		if err := tx.CompleteEnrolment(ctx, u.ID, hash, sealed); err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 func (t *tx) CreateAlert(ctx context.Context, a emoney.Alert) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO alerts (`+row.AlertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)`,
+	_, err := t.tx.Exec(ctx, `INSERT INTO alerts (`+row.AlertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, NULL)`,
 		a.ID.Bytes(), a.Kind, a.Subject, a.Transfer.Bytes(), a.Reason, string(emoney.AlertOpen), micros(a.CreatedAt))
 	return wrap("create alert", err)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func (t *tx) CreateAlert(ctx context.Context, a emoney.Alert) error {
-	err := t.exec(ctx, `INSERT INTO alerts (`+row.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+	err := t.exec(ctx, `INSERT INTO alerts (`+row.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)`,
 		a.ID.Bytes(), a.Kind, a.Subject, a.Transfer.Bytes(), a.Reason, string(emoney.AlertOpen), micros(a.CreatedAt))
 	return wrap("create alert", err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"emoney/alerts"
 	"emoney/identity"
 	"emoney/kyc"
 	"emoney/money"
@@ -36,6 +37,10 @@ type config struct {
 		RPID    string   `toml:"rp_id"`
 		Origins []string `toml:"origins"`
 	} `toml:"webauthn"`
+	Staff struct {
+		// ApprovalAbove: releasing a held amount above this needs a second staff member.
+		ApprovalAbove int64 `toml:"approval_above"`
+	} `toml:"staff"`
 	SMS      providerConfig `toml:"sms"`
 	EKYC     providerConfig `toml:"ekyc"`
 	Identity struct {
@@ -67,6 +72,7 @@ func defaultConfig() config {
 	c.EKYC.Provider = "simulated"
 	c.Limits.Tier0, c.Limits.Tier1, c.Limits.Tier2 = money.DefaultTiers[0], money.DefaultTiers[1], money.DefaultTiers[2]
 	c.Server.ShutdownTimeout = 30 * time.Second
+	c.Staff.ApprovalAbove = alerts.DefaultApprovalAbove
 	return c
 }
 

@@ -32,6 +32,8 @@ Commands:
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   staff create    make a staff account; prints its one-time enrolment code
+  staff disable   stop a staff account signing in and revoke its sessions (audited)
+  staff reissue   a new enrolment code for staff who never enrolled (audited)
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
   version         print the version
 
@@ -93,6 +95,10 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdPartnerRevoke(ctx, e, rest[1:])
 		case "staff create":
 			return cmdStaffCreate(ctx, e, rest[1:])
+		case "staff disable":
+			return cmdStaffDisable(ctx, e, rest[1:])
+		case "staff reissue":
+			return cmdStaffReissue(ctx, e, rest[1:])
 		case "keys rotate":
 			return cmdKeysRotate(ctx, e, rest[1:])
 		}

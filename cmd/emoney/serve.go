@@ -18,6 +18,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/payees"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -39,8 +40,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	keyset := fs.String("keyset", first(e.getenv("EMONEY_KEYSET"), cfg.Keyset), "keyset file for personal data (env EMONEY_KEYSET; default in development: keys/keyset.json beside a SQLite database, generated on first start)")
 	rpID := fs.String("webauthn-rp-id", first(e.getenv("EMONEY_WEBAUTHN_RP_ID"), cfg.WebAuthn.RPID, identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
 	origins := fs.String("webauthn-origins", first(e.getenv("EMONEY_WEBAUTHN_ORIGINS"), strings.Join(cfg.WebAuthn.Origins, ","), strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
+	approvalAbove := fs.Int64("approval-above", cfg.Staff.ApprovalAbove, "releasing a held amount above this (yen) needs a second staff member (env EMONEY_APPROVAL_ABOVE)")
+	if v := e.getenv("EMONEY_APPROVAL_ABOVE"); v != "" {
+		if err := fs.Set("approval-above", v); err != nil {
+			return fmt.Errorf("EMONEY_APPROVAL_ABOVE: %w", err)
+		}
+	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *approvalAbove < 0 {
+		return errors.New("--approval-above must not be negative")
 	}
 	wa, err := webAuthnConfig(*rpID, *origins)
 	if err != nil {
@@ -84,6 +94,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer svc.Close()
+	svc.alerts.SetApprovalAbove(*approvalAbove)
 	srv, s := svc.server, svc.store
 	if err := srv.Listen(*addr); err != nil {
 		return err
@@ -225,7 +236,8 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 		return nil, err
 	}
 	bops := money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops})
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
+		Payees: payees.New(s, keys, l, ids, nil)})
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, server: srv}, nil
 }
 
@@ -236,7 +248,8 @@ func (s *service) Close() error {
 
 // sweep does, every period until ctx ends, the housekeeping that keeps money from waiting
 // unseen: authorisations past their expiry are voided, review holds without an alert get
-// one, and bank operations whose answer was lost are reconciled. Several instances may sweep at
+// one, and bank operations whose answer was lost are reconciled; and sessions expired or
+// revoked more than identity.SessionRetention ago are deleted. Several instances may sweep at
 // once: all are idempotent.
 func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
@@ -253,6 +266,11 @@ func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Log
 			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
 		}
 		s.reconcileBanks(ctx, log)
+		if n, err := s.identity.PurgeSessions(ctx, identity.SessionRetention); err != nil && ctx.Err() == nil {
+			log.Error("purging old sessions", slog.Any("err", err))
+		} else if n > 0 {
+			log.Info("deleted sessions past their retention", slog.Int("n", n))
+		}
 		select {
 		case <-ctx.Done():
 			return

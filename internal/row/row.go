@@ -175,7 +175,7 @@ func (r *Partner) Decode() (emoney.Partner, error) {
 }
 
 // AlertCols is the column list Alert.Dest expects.
-const AlertCols = `id, kind, subject, transfer_id, reason, status, created_at, resolved_at, resolved_by`
+const AlertCols = `id, kind, subject, transfer_id, reason, status, created_at, resolved_at, resolved_by, proposed_by, proposed_at`
 
 // Alert is a row of the alerts table as both stores select it (AlertCols).
 type Alert struct {
@@ -184,11 +184,13 @@ type Alert struct {
 	CreatedAt                    int64
 	ResolvedAt                   *int64
 	ResolvedBy                   *string
+	ProposedBy                   *string
+	ProposedAt                   *int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Alert) Dest() []any {
-	return []any{&r.ID, &r.Kind, &r.Subject, &r.Transfer, &r.Reason, &r.State, &r.CreatedAt, &r.ResolvedAt, &r.ResolvedBy}
+	return []any{&r.ID, &r.Kind, &r.Subject, &r.Transfer, &r.Reason, &r.State, &r.CreatedAt, &r.ResolvedAt, &r.ResolvedBy, &r.ProposedBy, &r.ProposedAt}
 }
 
 // Decode returns the alert the row holds.
@@ -202,5 +204,33 @@ func (r *Alert) Decode() (emoney.Alert, error) {
 	if r.ResolvedBy != nil {
 		a.ResolvedBy = *r.ResolvedBy
 	}
+	if r.ProposedBy != nil {
+		a.ProposedBy = *r.ProposedBy
+	}
+	if r.ProposedAt != nil {
+		a.ProposedAt = Time(*r.ProposedAt)
+	}
 	return a, errors.Join(err1, err2)
+}
+
+// PayeeCols is the column list Payee.Dest expects.
+const PayeeCols = `id, user_id, wallet, nickname_sealed, added_at`
+
+// Payee is a row of the payees table as both stores select it (PayeeCols).
+type Payee struct {
+	ID, User, Wallet, NicknameSealed []byte
+	AddedAt                          int64
+}
+
+// Dest returns the scan destinations, in column order.
+func (r *Payee) Dest() []any {
+	return []any{&r.ID, &r.User, &r.Wallet, &r.NicknameSealed, &r.AddedAt}
+}
+
+// Decode returns the payee the row holds; an error if an id is malformed.
+func (r *Payee) Decode() (emoney.Payee, error) {
+	id, err1 := emoney.IDFromBytes(r.ID)
+	user, err2 := emoney.IDFromBytes(r.User)
+	wallet, err3 := emoney.IDFromBytes(r.Wallet)
+	return emoney.Payee{ID: id, User: user, Wallet: wallet, NicknameSealed: r.NicknameSealed, AddedAt: Time(r.AddedAt)}, errors.Join(err1, err2, err3)
 }
