@@ -54,6 +54,19 @@ func (t Tiers) Validate() error {
 		if l.PerOperation > DefaultMaxAmount {
 			return fmt.Errorf("limits.tier%d.per_operation: at most %d may move at once", i, DefaultMaxAmount)
 		}
+		if i == 0 {
+			continue
+		}
+		lo := t[i-1]
+		for _, f := range []struct {
+			name     string
+			low, got int64
+		}{{"per_operation", lo.PerOperation, l.PerOperation}, {"send_daily", lo.SendDaily, l.SendDaily}, {"send_monthly", lo.SendMonthly, l.SendMonthly},
+			{"add_daily", lo.AddDaily, l.AddDaily}, {"add_monthly", lo.AddMonthly, l.AddMonthly}, {"max_balance", lo.MaxBalance, l.MaxBalance}} {
+			if f.got != 0 && (f.low == 0 || f.got < f.low) { // 0 is no limit: the highest of all
+				return fmt.Errorf("limits.tier%d.%s: %d is below tier %d's limit: verifying must never lower a limit", i, f.name, f.got, i-1)
+			}
+		}
 	}
 	return nil
 }

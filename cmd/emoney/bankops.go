@@ -26,6 +26,9 @@ func devBanks() (*bank.Registry, *bank.Sim, error) {
 // reconcileBanks is the sweeper's bank step: top-ups and withdrawals whose answer was lost are
 // finished from the bank's answer, or alerted to staff once unknown for too long.
 func (s *service) reconcileBanks(ctx context.Context, log *slog.Logger) {
+	if s.banks == nil {
+		return
+	}
 	st, err := s.banks.Reconcile(ctx, time.Now())
 	if err != nil && ctx.Err() == nil {
 		log.Error("reconciling bank operations", slog.Any("err", err))

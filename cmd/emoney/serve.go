@@ -229,13 +229,19 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	tiers := sc.tiers()
 	kc := kyc.New(s, keys, ids, sc.sms, sc.ekyc, kyc.Config{})
 	mon := money.New(l, ids, money.Config{Tiers: &tiers})
-	banks, sim, err := devBanks()
-	if err != nil {
-		l.Close()
-		s.Close()
-		return nil, err
+	// Production has no simulated banks, and no real connector until bank linking: its top-up
+	// and withdrawal endpoints answer that no bank is configured.
+	var bops *money.BankOps
+	var sim *bank.Sim
+	if !sc.production() {
+		var banks *bank.Registry
+		if banks, sim, err = devBanks(); err != nil {
+			l.Close()
+			s.Close()
+			return nil, err
+		}
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
 	}
-	bops := money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
 		Payees: payees.New(s, keys, l, ids, nil)})
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, server: srv}, nil

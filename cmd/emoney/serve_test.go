@@ -46,12 +46,24 @@ func startServerOn(t *testing.T, path string, args ...string) (string, func() er
 // and in development mode the simulated SMS messages).
 func startServerLogged(t *testing.T, path string, args ...string) (string, func() error, *syncBuffer) {
 	t.Helper()
+	return startServerWith(t, path, nil, args...)
+}
+
+// startServerEnv is startServerOn with environment variables.
+func startServerEnv(t *testing.T, path string, env map[string]string, args ...string) (string, func() error) {
+	t.Helper()
+	base, stop, _ := startServerWith(t, path, env, args...)
+	return base, stop
+}
+
+func startServerWith(t *testing.T, path string, env map[string]string, args ...string) (string, func() error, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	errb := &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, errb) }()
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, errb) }()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
