@@ -63,7 +63,9 @@ func startServerWith(t *testing.T, path string, env map[string]string, args ...s
 	errb := &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, errb) }()
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, errb)
+	}()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
