@@ -332,4 +332,7 @@ type Tx interface {
 	CreatePayee(ctx context.Context, p Payee, max int) error
 	// DeletePayee deletes a payee of the given user; not_found if the user has no such payee.
 	DeletePayee(ctx context.Context, user, id ID) error
+	// ResealPayee replaces a payee's sealed nickname (after a key rotation); not_found if there
+	// is no such payee.
+	ResealPayee(ctx context.Context, id ID, nicknameSealed []byte) error
 }

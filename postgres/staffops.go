@@ -140,3 +140,7 @@ func (t *tx) payees(ctx context.Context, q string, args ...any) ([]emoney.Payee,
 	})
 	return out, wrap("payees", err)
 }
+
+func (t *tx) ResealPayee(ctx context.Context, id emoney.ID, sealed []byte) error {
+	return t.execOne(ctx, "reseal payee", `UPDATE payees SET nickname_sealed = $1 WHERE id = $2`, sealed, id.Bytes())
+}

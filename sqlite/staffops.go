@@ -168,3 +168,7 @@ func (t *tx) payees(ctx context.Context, q string, args ...any) ([]emoney.Payee,
 	}
 	return out, wrap("payees", rows.Err())
 }
+
+func (t *tx) ResealPayee(ctx context.Context, id emoney.ID, sealed []byte) error {
+	return t.execOne(ctx, "reseal payee", `UPDATE payees SET nickname_sealed = ? WHERE id = ?`, sealed, id.Bytes())
+}

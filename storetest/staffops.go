@@ -274,6 +274,16 @@ func runStaffOps(t *testing.T, newDB NewDatabase) {
 		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.DeletePayee(c, alice, made[1].ID) }), emoney.ENotFound)
 		// A deleted payee frees its place under the cap.
 		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.CreatePayee(c, fourth, 3) }))
+		must(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResealPayee(c, fourth.ID, []byte("resealed")) }))
+		wantCode(t, s.Update(c, func(tx emoney.Tx) error { return tx.ResealPayee(c, made[1].ID, []byte("x")) }), emoney.ENotFound)
+		must(t, s.View(c, func(tx emoney.ReadTx) error {
+			p, err := tx.Payee(c, fourth.ID)
+			must(t, err)
+			if string(p.NicknameSealed) != "resealed" || p.User != fourth.User || p.Wallet != fourth.Wallet {
+				t.Errorf("payee after reseal = %+v", p)
+			}
+			return nil
+		}))
 	})
 
 	t.Run("PayeeCapUnderConcurrency", func(t *testing.T) {

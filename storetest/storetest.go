@@ -27,11 +27,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Alerts", func(t *testing.T) { runAlerts(t, newDB) })
 	t.Run("Limits", func(t *testing.T) { runLimits(t, newDB) })
 	t.Run("KYC", func(t *testing.T) { runKYC(t, newDB) })
-
 	t.Run("BankOps", func(t *testing.T) { runBankOps(t, newDB) })
-
 	t.Run("Passkeys", func(t *testing.T) { runPasskeys(t, newDB) })
-
 	t.Run("StaffOps", func(t *testing.T) { runStaffOps(t, newDB) })
 }
 

@@ -14,6 +14,7 @@ import (
 	"emoney"
 	"emoney/identity"
 	"emoney/kyc"
+	"emoney/payees"
 	"emoney/ledger"
 	"emoney/pii"
 )
@@ -134,7 +135,12 @@ func cmdKeysRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("resealed %d users and %d verification records, then: %w (run keys rotate again to finish; nothing is unreadable)", n, nk, err)
 	}
-	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users and %d verification records resealed; start the servers on it\n", path, keys.SealingKeys(), n, nk)
+	np, err := payees.Reseal(ctx, s, keys)
+	if err != nil {
+		return fmt.Errorf("resealed %d users, %d verification records and %d payees, then: %w (run keys rotate again to finish; nothing is unreadable)", n, nk, np, err)
+	}
+	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users, %d verification records and %d payees resealed; start the servers on it\n",
+		path, keys.SealingKeys(), n, nk, np)
 	return nil
 }
 

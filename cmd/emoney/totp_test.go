@@ -125,9 +125,17 @@ func TestStaffEnrolmentOverHTTP(t *testing.T) {
 func TestKeysRotate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "emoney.db")
 	db := "sqlite:" + path
-	base, stop := startServerOn(t, path)
+	base, stop, log := startServerLogged(t, path)
 	api := base + "/api/v1"
 	token, _ := user(t, api, "alice@example.com")
+	_, bobWallet := user(t, api, "bob@example.com")
+	verifyPhone(t, api, token, log, "+819055556666")
+	if resp := call(t, "POST", api+"/kyc/ekyc", token, aliceDoc, nil); resp.StatusCode != 200 {
+		t.Fatalf("eKYC: %d", resp.StatusCode)
+	}
+	if resp := call(t, "POST", api+"/payees", token, `{"wallet":"`+bobWallet+`","nickname":"Bob (rent)"}`, nil); resp.StatusCode != 201 {
+		t.Fatalf("add payee: %d", resp.StatusCode)
+	}
 	var enrol struct{ Secret string }
 	call(t, "POST", api+"/totp", token, "", &enrol)
 	code, _ := totp.GenerateCode(enrol.Secret, time.Now())
@@ -139,7 +147,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
 	out, _, err := cli(t, nil, "keys", "rotate", "--db", db)
-	if err != nil || !strings.Contains(out, "1 users and 0 verification records resealed") {
+	if err != nil || !strings.Contains(out, "2 users, 1 verification records and 1 payees resealed") {
 		t.Fatalf("keys rotate: %v %s", err, out)
 	}
 	after, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
@@ -147,7 +155,8 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatal("the keyset did not change")
 	}
 
-	// A server on the new keyset reads everything: the e-mail, and the TOTP secret.
+	// A server on the new keyset reads everything: the e-mail, the phone and identity, payees'
+	// nicknames, and the TOTP secret.
 	base, _ = startServerOn(t, path)
 	api = base + "/api/v1"
 	var login struct{ Token string }
@@ -159,6 +168,19 @@ func TestKeysRotate(t *testing.T) {
 	}
 	if resp := call(t, "GET", api+"/me", login.Token, "", &me); resp.StatusCode != 200 || me.User.Email != "alice@example.com" {
 		t.Errorf("me after rotation: %d %+v", resp.StatusCode, me)
+	}
+	var st struct {
+		Phone    string `json:"phone"`
+		NameKana string `json:"name_kana"`
+	}
+	if call(t, "GET", api+"/kyc", login.Token, "", &st); st.Phone != "+81******6666" || st.NameKana != "ヤマダ ハナコ" {
+		t.Errorf("kyc after rotation: %+v", st)
+	}
+	var ps struct {
+		Items []struct{ Nickname string } `json:"items"`
+	}
+	if call(t, "GET", api+"/payees", login.Token, "", &ps); len(ps.Items) != 1 || ps.Items[0].Nickname != "Bob (rent)" {
+		t.Errorf("payees after rotation: %+v", ps)
 	}
 	next, _ := totp.GenerateCode(enrol.Secret, time.Now().Add(30*time.Second))
 	if resp := call(t, "POST", api+"/stepup", login.Token, `{"code":"`+next+`"}`, nil); resp.StatusCode != 200 {
