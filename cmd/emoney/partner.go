@@ -14,8 +14,8 @@ import (
 	"emoney"
 	"emoney/identity"
 	"emoney/kyc"
-	"emoney/payees"
 	"emoney/ledger"
+	"emoney/payees"
 	"emoney/pii"
 )
 
