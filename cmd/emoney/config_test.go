@@ -58,11 +58,13 @@ approval_above = 250000
 func TestServeConfigRefusals(t *testing.T) {
 	dir := t.TempDir()
 	keyset := filepath.Join(dir, "keyset.json")
-	keys, err := pii.Generate()
-	if err != nil {
-		t.Fatal(err)
+	if out, _, err := cli(t, nil, "keys", "create", "--keyset", keyset); err != nil || !strings.Contains(out, "keyset written") {
+		t.Fatalf("keys create: %v %s", err, out)
 	}
-	if err := keys.Save(keyset); err != nil {
+	if _, _, err := cli(t, nil, "keys", "create", "--keyset", keyset); err == nil || !strings.Contains(err.Error(), "never overwritten") {
+		t.Errorf("keys create over an existing keyset: %v", err)
+	}
+	if _, err := pii.Load(keyset); err != nil {
 		t.Fatal(err)
 	}
 	real := `

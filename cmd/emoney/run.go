@@ -34,6 +34,7 @@ Commands:
   staff create    make a staff account; prints its one-time enrolment code
   staff disable   stop a staff account signing in and revoke its sessions (audited)
   staff reissue   a new enrolment code for staff who never enrolled (audited)
+  keys create     write a new keyset file for personal data (production needs one)
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
   version         print the version
 
@@ -99,6 +100,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdStaffDisable(ctx, e, rest[1:])
 		case "staff reissue":
 			return cmdStaffReissue(ctx, e, rest[1:])
+		case "keys create":
+			return cmdKeysCreate(ctx, e, rest[1:])
 		case "keys rotate":
 			return cmdKeysRotate(ctx, e, rest[1:])
 		}
