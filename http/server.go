@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"emoney"
 	"emoney/alerts"
 	"emoney/identity"
@@ -37,6 +39,8 @@ type Config struct {
 	Logger         *slog.Logger
 	// Metrics are served at /metrics (one is made if nil).
 	Metrics *Metrics
+	// Tracer, if set, makes an OpenTelemetry span of every request, named by its route.
+	Tracer trace.Tracer
 }
 
 // Server serves the API. Create it with New, start it with Listen and Serve, stop it with
@@ -210,7 +214,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, keyClientIP, s.clientIP(r))
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
+		r, endSpan := s.startSpan(r, id)
 		next.ServeHTTP(sw, r)
+		endSpan(sw.status)
 		s.cfg.Metrics.observeHTTP(r.Pattern, sw.status, time.Since(start))
 		s.log.InfoContext(ctx, "request", slog.String("request_id", id), slog.String("method", r.Method),
 			slog.String("route", r.Pattern), slog.Int("status", sw.status),

@@ -41,6 +41,10 @@ type config struct {
 		// ApprovalAbove: releasing a held amount above this needs a second staff member.
 		ApprovalAbove int64 `toml:"approval_above"`
 	} `toml:"staff"`
+	Tracing struct {
+		// OTLPEndpoint is an OpenTelemetry collector's OTLP/HTTP URL; empty: no tracing.
+		OTLPEndpoint string `toml:"otlp_endpoint"`
+	} `toml:"tracing"`
 	SMS      providerConfig `toml:"sms"`
 	EKYC     providerConfig `toml:"ekyc"`
 	Identity struct {

@@ -76,7 +76,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	log := slog.New(h)
 
-	hcfg := emhttp.Config{Mode: cfg.Mode, TrustedProxies: trusted, Logger: log}
+	tracer, stopTracing, err := startTracing(first(e.getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), cfg.Tracing.OTLPEndpoint))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("flushing traces", slog.Any("err", err))
+		}
+	}()
+	hcfg := emhttp.Config{Mode: cfg.Mode, TrustedProxies: trusted, Logger: log, Tracer: tracer}
 	if cfg.production() {
 		if err := keysetMustExist(*keyset); err != nil {
 			return err
