@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"emoney"
@@ -79,22 +78,9 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, p identity.
 // history lists the caller's wallet records, newest first, a page at a time:
 // GET /api/v1/history?limit=N&before=ID. The next page's cursor is "next".
 func (s *Server) history(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return emoney.FieldError("limit", "limit must be 1 to 200")
-		}
-		limit = n
-	}
-	var before emoney.ID
-	if v := q.Get("before"); v != "" {
-		id, err := emoney.ParseID(v)
-		if err != nil {
-			return emoney.FieldError("before", "before must be a transfer id from a previous page")
-		}
-		before = id
+	limit, before, err := pageQuery(r, "before", "a transfer")
+	if err != nil {
+		return err
 	}
 	trs, err := s.money.History(r.Context(), p, before, limit)
 	if err != nil {

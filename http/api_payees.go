@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"emoney"
@@ -47,22 +46,9 @@ func (s *Server) addPayee(w http.ResponseWriter, r *http.Request, p identity.Pri
 // listPayees lists the caller's payees, newest first, a page at a time:
 // GET /api/v1/payees?limit=N&before=ID. The next page's cursor is "next".
 func (s *Server) listPayees(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return emoney.FieldError("limit", "limit must be 1 to 200")
-		}
-		limit = n
-	}
-	var before emoney.ID
-	if v := q.Get("before"); v != "" {
-		id, err := emoney.ParseID(v)
-		if err != nil {
-			return emoney.FieldError("before", "before must be a payee id from a previous page")
-		}
-		before = id
+	limit, before, err := pageQuery(r, "before", "a payee")
+	if err != nil {
+		return err
 	}
 	ps, err := s.payees.List(r.Context(), p, before, limit)
 	if err != nil {

@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"emoney"
@@ -42,21 +41,9 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p identity.P
 	if status == "" {
 		status = emoney.AlertOpen
 	}
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return emoney.FieldError("limit", "limit must be 1 to 200")
-		}
-		limit = n
-	}
-	var after emoney.ID
-	if v := q.Get("after"); v != "" {
-		id, err := emoney.ParseID(v)
-		if err != nil {
-			return emoney.FieldError("after", "after must be an alert id from a previous page")
-		}
-		after = id
+	limit, after, err := pageQuery(r, "after", "an alert")
+	if err != nil {
+		return err
 	}
 	as, err := s.alerts.List(r.Context(), status, after, limit)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -154,4 +155,25 @@ func kindName(k string) string {
 		return "an object"
 	}
 	return "of another type"
+}
+
+// pageQuery reads a list endpoint's paging parameters: limit (1 to 200, default 50) and the
+// cursor parameter (an id from the previous page's "next"; zero for the first page). what names
+// the listed things in the error.
+func pageQuery(r *http.Request, cursor, what string) (limit int, from emoney.ID, err error) {
+	q := r.URL.Query()
+	limit = 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return 0, emoney.ID{}, emoney.FieldError("limit", "limit must be 1 to 200")
+		}
+		limit = n
+	}
+	if v := q.Get(cursor); v != "" {
+		if from, err = emoney.ParseID(v); err != nil {
+			return 0, emoney.ID{}, emoney.FieldError(cursor, "%s must be %s id from a previous page", cursor, what)
+		}
+	}
+	return limit, from, nil
 }

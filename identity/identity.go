@@ -537,32 +537,44 @@ func (s *Service) User(ctx context.Context, id emoney.ID) (emoney.User, error) {
 // resealed.
 func (s *Service) Reseal(ctx context.Context) (int, error) {
 	n := 0
+	err := EachUser(ctx, s.store, func(u emoney.User) error {
+		email, err := s.keys.Reseal(u.EmailSealed, "user:"+u.ID.String()+":email")
+		if err != nil {
+			return err
+		}
+		totp, err := s.keys.Reseal(u.TOTPSealed, "user:"+u.ID.String()+":totp")
+		if err != nil {
+			return err
+		}
+		if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.ResealUser(ctx, u.ID, email, totp) }); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// EachUser calls fn for every user in id order, reading a page at a time (each page in its own
+// read transaction, so fn may write). An error from fn stops it and is returned.
+func EachUser(ctx context.Context, store emoney.Store, fn func(emoney.User) error) error {
 	var after emoney.ID
 	for {
 		var page []emoney.User
-		if err := s.store.View(ctx, func(tx emoney.ReadTx) error {
+		if err := store.View(ctx, func(tx emoney.ReadTx) error {
 			var err error
 			page, err = tx.Users(ctx, after, 500)
 			return err
 		}); err != nil {
-			return n, err
+			return err
 		}
 		for _, u := range page {
-			email, err := s.keys.Reseal(u.EmailSealed, "user:"+u.ID.String()+":email")
-			if err != nil {
-				return n, err
+			if err := fn(u); err != nil {
+				return err
 			}
-			totp, err := s.keys.Reseal(u.TOTPSealed, "user:"+u.ID.String()+":totp")
-			if err != nil {
-				return n, err
-			}
-			if err := s.store.Update(ctx, func(tx emoney.Tx) error { return tx.ResealUser(ctx, u.ID, email, totp) }); err != nil {
-				return n, err
-			}
-			n++
 		}
 		if len(page) < 500 {
-			return n, nil
+			return nil
 		}
 		after = page[len(page)-1].ID
 	}

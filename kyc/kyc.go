@@ -344,47 +344,29 @@ func (s *Service) Identity(k emoney.KYC) (Identity, error) {
 // Reseal seals every KYC record's personal data again under the keyset's current key (see
 // identity.Service.Reseal: the same rules). It returns how many records it resealed.
 func Reseal(ctx context.Context, store emoney.Store, keys *pii.Keys) (int, error) {
-	s := &Service{store: store, keys: keys}
 	n := 0
-	var after emoney.ID
-	for {
-		var page []emoney.User
-		if err := s.store.View(ctx, func(tx emoney.ReadTx) error {
-			var err error
-			page, err = tx.Users(ctx, after, 500)
-			return err
-		}); err != nil {
-			return n, err
-		}
-		for _, u := range page {
-			err := s.store.Update(ctx, func(tx emoney.Tx) error {
-				k, err := tx.KYC(ctx, u.ID)
-				if emoney.ErrorCode(err) == emoney.ENotFound {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				phone, err := s.keys.Reseal(k.PhoneSealed, "user:"+u.ID.String()+":phone")
-				if err != nil {
-					return err
-				}
-				ident, err := s.keys.Reseal(k.IdentitySealed, "user:"+u.ID.String()+":identity")
-				if err != nil {
-					return err
-				}
-				n++
-				return tx.ResealKYC(ctx, u.ID, phone, ident)
-			})
-			if err != nil {
-				return n, err
+	err := identity.EachUser(ctx, store, func(u emoney.User) error {
+		return store.Update(ctx, func(tx emoney.Tx) error {
+			k, err := tx.KYC(ctx, u.ID)
+			if emoney.ErrorCode(err) == emoney.ENotFound {
+				return nil
 			}
-		}
-		if len(page) < 500 {
-			return n, nil
-		}
-		after = page[len(page)-1].ID
-	}
+			if err != nil {
+				return err
+			}
+			phone, err := keys.Reseal(k.PhoneSealed, "user:"+u.ID.String()+":phone")
+			if err != nil {
+				return err
+			}
+			ident, err := keys.Reseal(k.IdentitySealed, "user:"+u.ID.String()+":identity")
+			if err != nil {
+				return err
+			}
+			n++
+			return tx.ResealKYC(ctx, u.ID, phone, ident)
+		})
+	})
+	return n, err
 }
 
 func maskPhone(p string) string {

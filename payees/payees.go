@@ -160,46 +160,32 @@ func (s *Service) Delete(ctx context.Context, p identity.Principal, id emoney.ID
 // (see identity.Service.Reseal: the same rules). It returns how many it resealed.
 func Reseal(ctx context.Context, store emoney.Store, keys *pii.Keys) (int, error) {
 	n := 0
-	var after emoney.ID
-	for {
-		var users []emoney.User
-		if err := store.View(ctx, func(tx emoney.ReadTx) error {
-			var err error
-			users, err = tx.Users(ctx, after, 500)
-			return err
-		}); err != nil {
-			return n, err
-		}
-		for _, u := range users {
-			var before emoney.ID
-			for {
-				var page []emoney.Payee
-				if err := store.View(ctx, func(tx emoney.ReadTx) error {
-					var err error
-					page, err = tx.Payees(ctx, u.ID, before, 200)
-					return err
-				}); err != nil {
-					return n, err
-				}
-				for _, p := range page {
-					sealed, err := keys.Reseal(p.NicknameSealed, binding(p.ID))
-					if err != nil {
-						return n, err
-					}
-					if err := store.Update(ctx, func(tx emoney.Tx) error { return tx.ResealPayee(ctx, p.ID, sealed) }); err != nil {
-						return n, err
-					}
-					n++
-				}
-				if len(page) < 200 {
-					break
-				}
-				before = page[len(page)-1].ID
+	err := identity.EachUser(ctx, store, func(u emoney.User) error {
+		var before emoney.ID
+		for {
+			var page []emoney.Payee
+			if err := store.View(ctx, func(tx emoney.ReadTx) error {
+				var err error
+				page, err = tx.Payees(ctx, u.ID, before, 200)
+				return err
+			}); err != nil {
+				return err
 			}
+			for _, p := range page {
+				sealed, err := keys.Reseal(p.NicknameSealed, binding(p.ID))
+				if err != nil {
+					return err
+				}
+				if err := store.Update(ctx, func(tx emoney.Tx) error { return tx.ResealPayee(ctx, p.ID, sealed) }); err != nil {
+					return err
+				}
+				n++
+			}
+			if len(page) < 200 {
+				return nil
+			}
+			before = page[len(page)-1].ID
 		}
-		if len(users) < 500 {
-			return n, nil
-		}
-		after = users[len(users)-1].ID
-	}
+	})
+	return n, err
 }
