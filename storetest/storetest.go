@@ -25,6 +25,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Ledger", func(t *testing.T) { runLedger(t, newDB) })
 	t.Run("Identity", func(t *testing.T) { runIdentity(t, newDB) })
 	t.Run("Alerts", func(t *testing.T) { runAlerts(t, newDB) })
+	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
