@@ -37,6 +37,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/staff/alerts/{id}/release", s.wrap(s.user(s.decideAlert(true), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/alerts/{id}/reject", s.wrap(s.user(s.decideAlert(false), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/partner", s.wrap(s.partner(s.partnerMe, emoney.RoleAgent, emoney.RoleMerchant)))
+	// Webhooks: a merchant sets where its events go (and gets a new signing secret).
+	mux.Handle("PUT /api/v1/partner/webhook", s.wrap(s.partner(s.setWebhook, emoney.RoleMerchant)))
+	mux.Handle("GET /api/v1/partner/webhook", s.wrap(s.partner(s.getWebhook, emoney.RoleMerchant)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

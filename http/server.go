@@ -21,6 +21,7 @@ import (
 	"emoney/identity"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/webhook"
 )
 
 // Config is what the server needs to know about where it runs.
@@ -47,6 +48,7 @@ type Server struct {
 	identity *identity.Service
 	money    *money.Service
 	alerts   *alerts.Service
+	webhooks *webhook.Service
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -58,6 +60,7 @@ type Deps struct {
 	Identity *identity.Service
 	Money    *money.Service
 	Alerts   *alerts.Service
+	Webhooks *webhook.Service // merchants' endpoints; nil: the webhook routes answer not_found
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -71,7 +74,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts, webhooks: deps.Webhooks}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

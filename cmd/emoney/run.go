@@ -31,6 +31,7 @@ Commands:
   bench http      measure authenticated P2P transfers per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
+  partner webhook set where a merchant's events are POSTed; prints a new signing secret once
   staff create    make a staff account; prints its one-time enrolment code
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
   version         print the version
@@ -91,6 +92,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		case "partner revoke":
 			return cmdPartnerRevoke(ctx, e, rest[1:])
+		case "partner webhook":
+			return cmdPartnerWebhook(ctx, e, rest[1:])
 		case "staff create":
 			return cmdStaffCreate(ctx, e, rest[1:])
 		case "keys rotate":

@@ -15,6 +15,7 @@ import (
 	"emoney/identity"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/webhook"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -72,6 +73,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	swept := make(chan struct{})
 	go func() { svc.sweep(ctx, 30*time.Second, log); close(swept) }()
 	defer func() { <-swept }() // before the ledger and store close
+	// Merchants' webhooks, from the outbox; stopped (and waited for) before the store closes,
+	// whichever way serve ends.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	delivered := make(chan struct{})
+	go func() { svc.webhooks.Run(wctx); close(delivered) }()
+	defer func() { stopWebhooks(); <-delivered }()
 	select {
 	case err := <-served:
 		return err
@@ -102,6 +109,7 @@ type service struct {
 	ledger   *ledger.Ledger
 	identity *identity.Service
 	alerts   *alerts.Service
+	webhooks *webhook.Service
 	server   *emhttp.Server
 }
 
@@ -133,8 +141,15 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config) (*se
 		return nil, err
 	}
 	al := alerts.New(s, l, nil)
-	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, server: srv}, nil
+	// Outside production (the only mode so far) endpoints may be http://localhost.
+	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: cfg.Mode != "production", Logger: cfg.Logger})
+	if err := cfg.Metrics.Register(wh.Collectors()...); err != nil {
+		l.Close()
+		s.Close()
+		return nil, err
+	}
+	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: money.New(l, ids, 0), Alerts: al, Webhooks: wh})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, webhooks: wh, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
