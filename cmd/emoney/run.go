@@ -32,6 +32,7 @@ Commands:
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   partner webhook set where a merchant's events are POSTed; prints a new signing secret once
+  backup          copy a SQLite database consistently while servers run (never overwrites)
   staff create    make a staff account; prints its one-time enrolment code
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
   version         print the version
@@ -74,6 +75,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdMigrate(ctx, e, rest)
 	case "serve":
 		return cmdServe(ctx, e, rest)
+	case "backup":
+		return cmdBackup(ctx, e, rest)
 	case "ledger", "audit", "bench", "partner", "staff", "keys":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
