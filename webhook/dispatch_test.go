@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -447,4 +448,89 @@ func TestTwoDispatchers(t *testing.T) {
 			t.Errorf("%d distinct events arrived, want %d", len(seen), n)
 		}
 	})
+}
+
+// TestFailedAttempts: no answer in time and a redirect are failed attempts, retried; the error
+// recorded names neither the URL nor the secret.
+func TestFailedAttempts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "emoney.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, s)
+	c := &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	cfg := testConfig(c)
+	cfg.Timeout = 50 * time.Millisecond
+	svc := webhook.New(s, w.keys, cfg)
+	target := newReceiver(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("redirect") != "" {
+			http.Redirect(rw, r, target.srv.URL, http.StatusTemporaryRedirect)
+			return
+		}
+		io.ReadAll(r.Body)   // so that the server notices the client hang up
+		<-r.Context().Done() // never answers in time
+	}))
+	defer slow.Close()
+
+	for _, tc := range []struct{ query, wantErr string }{
+		{"?token=s3cr3t", "no answer within the timeout"},
+		{"?token=s3cr3t&redirect=1", "the endpoint answered HTTP 307"},
+	} {
+		shop, account := w.merchant("Shop " + tc.query)
+		if _, _, err := svc.SetEndpoint(ctx, shop.ID, slow.URL+"/hooks"+tc.query, "test"); err != nil {
+			t.Fatal(err)
+		}
+		w.pay(account, 100)
+		if _, made, err := svc.FanOut(ctx); made != 1 || err != nil {
+			t.Fatalf("FanOut made %d, %v", made, err)
+		}
+		if n, err := svc.Deliver(ctx); n != 1 || err != nil {
+			t.Fatalf("Deliver = %d, %v", n, err)
+		}
+		var d emoney.Delivery
+		s.Update(ctx, func(tx emoney.Tx) error { // look at it by claiming it, then roll back
+			ds, _ := tx.ClaimDeliveries(ctx, emoney.ID{1}, c.Now().Add(time.Hour), c.Now().Add(time.Hour), 10)
+			if len(ds) == 1 {
+				d = ds[0]
+			}
+			return fmt.Errorf("only looking")
+		})
+		if d.Status != emoney.DeliveryPending || d.Attempts != 1 || d.LastError != tc.wantErr || strings.Contains(d.LastError, "s3cr3t") {
+			t.Errorf("%s: delivery after one attempt: %+v", tc.query, d)
+		}
+		if d.LastStatus != map[bool]int{true: 307, false: 0}[strings.Contains(tc.query, "redirect")] {
+			t.Errorf("%s: last status %d", tc.query, d.LastStatus)
+		}
+		// Done with it: let it fail for good before the next case.
+		s.Update(ctx, func(tx emoney.Tx) error {
+			ds, err := tx.ClaimDeliveries(ctx, emoney.ID{2}, c.Now().Add(time.Hour), c.Now().Add(2*time.Hour), 10)
+			for _, d := range ds {
+				tx.RecordDelivery(ctx, emoney.DeliveryOutcome{ID: d.ID, Claim: d.Claim, Status: emoney.DeliveryFailed, At: c.Now()})
+			}
+			return err
+		})
+	}
+	if len(target.requests()) != 0 {
+		t.Error("a redirect was followed")
+	}
+}
+
+func TestPublicAddresses(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"93.184.216.34": true, "2606:2800:220:1:248:1893:25c8:1946": true,
+		"127.0.0.1": false, "::1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false,
+		"169.254.169.254": false, "100.64.0.1": false, "0.0.0.0": false, "::": false, "fe80::1": false,
+		"fc00::1": false, "224.0.0.1": false, "::ffff:10.0.0.1": false, "::ffff:93.184.216.34": true,
+	} {
+		if got := webhook.Public(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("public(%s) = %v, want %v", addr, got, want)
+		}
+	}
 }

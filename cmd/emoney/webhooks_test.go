@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"emoney"
+	emhttp "emoney/http"
 	"emoney/webhook"
 )
 
@@ -134,6 +137,18 @@ func TestWebhooksOverHTTP(t *testing.T) {
 		t.Errorf("GET webhook with none set: %d %+v", resp.StatusCode, e)
 	}
 
+	// The Go client does the same.
+	cafe := &emhttp.Client{Base: base, Token: otherShop}
+	if ep, err := cafe.SetWebhook(context.Background(), rcv.url+"/cafe"); err != nil || !strings.HasPrefix(ep.Secret, "whsec_") || ep.URL != rcv.url+"/cafe" {
+		t.Errorf("client SetWebhook: %+v %v", ep, err)
+	}
+	if ep, err := cafe.Webhook(context.Background()); err != nil || ep.Secret != "" || ep.URL != rcv.url+"/cafe" {
+		t.Errorf("client Webhook: %+v %v", ep, err)
+	}
+	if _, err := (&emhttp.Client{Base: base, Token: agent}).SetWebhook(context.Background(), rcv.url); emoney.ErrorCode(err) != emoney.EForbidden {
+		t.Errorf("client SetWebhook as an agent: %v", err)
+	}
+
 	// A payment over the API reaches the merchant, signed; a refund too.
 	var me struct {
 		Account string `json:"account"`
@@ -204,8 +219,8 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	if !strings.Contains(string(metrics), `emoney_webhook_deliveries_total{outcome="delivered"}`) || !strings.Contains(string(metrics), "emoney_webhook_backlog") {
 		t.Errorf("/metrics has no webhook figures:\n%.3000s", metrics)
 	}
-	// Setting and rotating endpoints is in the audit log (two sets), and the chain holds.
-	if out, _, err := cli(t, nil, "audit", "verify", "--db", db); err != nil || !strings.Contains(out, "2 entries") {
+	// Setting and rotating endpoints is in the audit log (three sets), and the chain holds.
+	if out, _, err := cli(t, nil, "audit", "verify", "--db", db); err != nil || !strings.Contains(out, "3 entries") {
 		t.Errorf("audit verify: %v\n%s", err, out)
 	}
 }
