@@ -188,6 +188,25 @@ type ReadTx interface {
 	// Payees returns up to limit of a user's payees, newest first, with ids less than before
 	// (zero: from the newest).
 	Payees(ctx context.Context, user ID, before ID, limit int) ([]Payee, error)
+
+	// ---- webhooks (package webhook)
+
+	// PartnerByName returns the partner with the given name, or not_found.
+	PartnerByName(ctx context.Context, name string) (Partner, error)
+	// PartnerWebhooks returns the webhook endpoints of the given partners, leaving out partners
+	// that have none and partners whose key is revoked.
+	PartnerWebhooks(ctx context.Context, partners []ID) ([]PartnerWebhook, error)
+	// OutboxCursor returns the Seq the named outbox reader has handled events up to (0 if it
+	// has not started), without locking it.
+	OutboxCursor(ctx context.Context, name string) (int64, error)
+	// Delivery returns one webhook delivery, or not_found.
+	Delivery(ctx context.Context, id ID) (Delivery, error)
+	// NextDeliveryAt returns the earliest NextAt of the pending deliveries, zero if none is
+	// pending.
+	NextDeliveryAt(ctx context.Context) (time.Time, error)
+	// DeliveryCounts returns how many deliveries are in each status (statuses with none are
+	// left out).
+	DeliveryCounts(ctx context.Context) (map[DeliveryStatus]int64, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -335,4 +354,28 @@ type Tx interface {
 	// ResealPayee replaces a payee's sealed nickname (after a key rotation); not_found if there
 	// is no such payee.
 	ResealPayee(ctx context.Context, id ID, nicknameSealed []byte) error
+
+	// ---- webhooks (package webhook)
+
+	// SetPartnerWebhook records (or replaces) a partner's webhook endpoint; not_found if there
+	// is no such partner.
+	SetPartnerWebhook(ctx context.Context, w PartnerWebhook) error
+	// LockOutboxCursor returns the named outbox reader's cursor (0 the first time), locked
+	// against every other writer in any process until the transaction ends, so that one
+	// reader at a time moves it.
+	LockOutboxCursor(ctx context.Context, name string) (int64, error)
+	// AdvanceOutboxCursor sets the named cursor, locked earlier in this transaction, to seq.
+	AdvanceOutboxCursor(ctx context.Context, name string, seq int64) error
+	// CreateDeliveries records new pending deliveries. One whose (EventID, Partner) is
+	// recorded already is skipped, so that making them again is harmless.
+	CreateDeliveries(ctx context.Context, d []Delivery) error
+	// ClaimDeliveries takes up to limit pending deliveries whose NextAt is at or before now,
+	// earliest first, for claim: each gets Claim claim and NextAt until (the end of the
+	// lease), so no other claim takes it before then. Deliveries another transaction is
+	// claiming are passed over, not waited for. It returns them as claimed.
+	ClaimDeliveries(ctx context.Context, claim ID, now, until time.Time, limit int) ([]Delivery, error)
+	// RecordDelivery records the outcome of an attempt: the status, one more attempt, the last
+	// HTTP status and error, NextAt (pending) or the delivery time (delivered), and the claim
+	// let go. not_found if there is no such delivery; conflict if o.Claim no longer holds it.
+	RecordDelivery(ctx context.Context, o DeliveryOutcome) error
 }

@@ -448,3 +448,25 @@ func (c *Client) DisableStaff(ctx context.Context, user string) (int, error) {
 	err := c.do(ctx, "POST", "/api/v1/staff/users/"+url.PathEscape(user)+"/disable", "", nil, &out)
 	return out.N, err
 }
+
+// WebhookEndpoint is a merchant's webhook endpoint; Secret only in SetWebhook's answer.
+type WebhookEndpoint struct {
+	URL       string `json:"url"`
+	UpdatedAt string `json:"updated_at"`
+	Secret    string `json:"secret,omitempty"`
+}
+
+// SetWebhook (merchants) sets where events are POSTed; the answer carries a new signing secret,
+// shown this once.
+func (c *Client) SetWebhook(ctx context.Context, url string) (WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	err := c.do(ctx, "PUT", "/api/v1/partner/webhook", "", map[string]any{"url": url}, &e)
+	return e, err
+}
+
+// Webhook (merchants) returns the webhook endpoint, without its secret.
+func (c *Client) Webhook(ctx context.Context) (WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	err := c.do(ctx, "GET", "/api/v1/partner/webhook", "", nil, &e)
+	return e, err
+}

@@ -67,6 +67,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/staff/alerts/{id}/approve", s.wrap(s.user(s.approveAlert, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/alerts/{id}/decline", s.wrap(s.user(s.declineAlert, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/users/{id}/disable", s.wrap(s.user(s.disableStaff, emoney.RoleAdmin)))
+	// Webhooks: a merchant sets where its events go (and gets a new signing secret).
+	mux.Handle("PUT /api/v1/partner/webhook", s.wrap(s.partner(s.setWebhook, emoney.RoleMerchant)))
+	mux.Handle("GET /api/v1/partner/webhook", s.wrap(s.partner(s.getWebhook, emoney.RoleMerchant)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

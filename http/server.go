@@ -25,6 +25,7 @@ import (
 	"emoney/ledger"
 	"emoney/money"
 	"emoney/payees"
+	"emoney/webhook"
 )
 
 // Config is what the server needs to know about where it runs.
@@ -56,6 +57,7 @@ type Server struct {
 	kyc      *kyc.Service
 	banks    *money.BankOps // nil: no banks configured
 	payees   *payees.Service
+	webhooks *webhook.Service
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -70,6 +72,7 @@ type Deps struct {
 	KYC      *kyc.Service
 	Banks    *money.BankOps // top-ups and withdrawals; nil: none
 	Payees   *payees.Service
+	Webhooks *webhook.Service // merchants' endpoints; nil: the webhook routes answer not_found
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -84,7 +87,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.Metrics = NewMetrics()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts,
-		kyc: deps.KYC, banks: deps.Banks, payees: deps.Payees}
+		kyc: deps.KYC, banks: deps.Banks, payees: deps.Payees, webhooks: deps.Webhooks}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

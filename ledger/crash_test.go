@@ -198,7 +198,12 @@ func crashRecovery(t *testing.T, path string) {
 		t.Fatal("no transfer was acknowledged")
 	}
 
-	// Recover in this process and check everything the children said.
+	// Recover in this process and check everything the children said. A killed child's
+	// PostgreSQL sessions may still be finishing a commit it sent: wait for them, or their
+	// records would land between the two counts below.
+	if strings.HasPrefix(path, "postgres://") {
+		pgtest.WaitIdle(t, path)
+	}
 	l, s := newLedger(t, path)
 	_, wallets := crashAccounts(t, l)
 	r, err := l.Verify(ctx)

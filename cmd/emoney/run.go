@@ -31,6 +31,8 @@ Commands:
   bench http      measure authenticated P2P transfers per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
+  partner webhook set where a merchant's events are POSTed; prints a new signing secret once
+  backup          copy a SQLite database consistently while servers run (never overwrites)
   staff create    make a staff account; prints its one-time enrolment code
   staff disable   stop a staff account signing in and revoke its sessions (audited)
   staff reissue   a new enrolment code for staff who never enrolled (audited)
@@ -76,6 +78,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdMigrate(ctx, e, rest)
 	case "serve":
 		return cmdServe(ctx, e, rest)
+	case "backup":
+		return cmdBackup(ctx, e, rest)
 	case "ledger", "audit", "bench", "partner", "staff", "keys":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
@@ -94,6 +98,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		case "partner revoke":
 			return cmdPartnerRevoke(ctx, e, rest[1:])
+		case "partner webhook":
+			return cmdPartnerWebhook(ctx, e, rest[1:])
 		case "staff create":
 			return cmdStaffCreate(ctx, e, rest[1:])
 		case "staff disable":

@@ -19,6 +19,7 @@ import (
 	"emoney/ledger"
 	"emoney/money"
 	"emoney/payees"
+	"emoney/webhook"
 )
 
 const devBanner = "DEVELOPMENT MODE: embedded store, simulated providers; not for real money"
@@ -120,6 +121,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	swept := make(chan struct{})
 	go func() { svc.sweep(ctx, 30*time.Second, log); close(swept) }()
 	defer func() { <-swept }() // before the ledger and store close
+	// Merchants' webhooks, from the outbox; stopped (and waited for) before the store closes,
+	// whichever way serve ends.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	delivered := make(chan struct{})
+	go func() { svc.webhooks.Run(wctx); close(delivered) }()
+	defer func() { stopWebhooks(); <-delivered }()
 	select {
 	case err := <-served:
 		return err
@@ -186,6 +193,7 @@ type service struct {
 	sms      kyc.SMS
 	banks    *money.BankOps
 	sim      *bank.Sim // the simulated banks of development mode
+	webhooks *webhook.Service
 	server   *emhttp.Server
 }
 
@@ -253,9 +261,16 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 		}
 		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
 	}
+	// Outside production, webhook endpoints may be http://localhost.
+	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
+	if err := cfg.Metrics.Register(wh.Collectors()...); err != nil {
+		l.Close()
+		s.Close()
+		return nil, err
+	}
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
-		Payees: payees.New(s, keys, l, ids, nil)})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, server: srv}, nil
+		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh})
+	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.

@@ -94,3 +94,31 @@ func redact(dsn string) string {
 	}
 	return dsn
 }
+
+// WaitIdle waits until no session but its own is connected to the database dsn names: after a
+// test kills a process that was writing, its server sessions may still be finishing a commit it
+// had sent, and what the test reads next must include it.
+func WaitIdle(t *testing.T, dsn string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d sessions still on the database after a minute", n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

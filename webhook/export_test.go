@@ -1,0 +1,4 @@
+package webhook
+
+// Public is public, for the tests.
+var Public = public
