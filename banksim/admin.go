@@ -1,0 +1,7 @@
+package banksim
+
+import "net/http"
+
+// (To be written: issue 5.)
+
+func (s *Sim) mountAdmin(mux *http.ServeMux) {}

@@ -1,0 +1,17 @@
+package banksim
+
+import "net/http"
+
+// Handler is the whole simulator on one listener: every bank's authorization server and APIs
+// under /banks/{code}/, the RFC 8414 metadata at the path-inserted well-known URLs, and the admin
+// API under /admin/.
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.mountOAuth(mux)
+	s.mountResources(mux)
+	s.mountAdmin(mux)
+	s.mountWebhooks(mux)
+	s.mountNotify(mux)
+	s.mountLegacy(mux)
+	return mux
+}
