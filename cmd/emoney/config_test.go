@@ -122,3 +122,16 @@ token_env = "EKYC_TOKEN"
 		t.Errorf("a simulated bank moved money in production: %d %+v", resp.StatusCode, e)
 	}
 }
+
+// A server that cannot serve (here: TLS files that do not exist) ends with the error, its
+// background work stopped, instead of waiting forever for the sweeper.
+func TestServeEndsWhenServingFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "e.db"), "--tls-cert", missing, "--tls-key", missing}
+	err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "missing.pem") {
+		t.Fatalf("serve with missing TLS files: %v (context: %v)", err, ctx.Err())
+	}
+}

@@ -118,15 +118,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
+	// The sweeper and merchants' webhooks (from the outbox) are stopped, and waited for, before
+	// the ledger and store close, whichever way serve ends.
+	bctx, stopBackground := context.WithCancel(ctx)
 	swept := make(chan struct{})
-	go func() { svc.sweep(ctx, 30*time.Second, log); close(swept) }()
-	defer func() { <-swept }() // before the ledger and store close
-	// Merchants' webhooks, from the outbox; stopped (and waited for) before the store closes,
-	// whichever way serve ends.
-	wctx, stopWebhooks := context.WithCancel(ctx)
+	go func() { svc.sweep(bctx, 30*time.Second, log); close(swept) }()
 	delivered := make(chan struct{})
-	go func() { svc.webhooks.Run(wctx); close(delivered) }()
-	defer func() { stopWebhooks(); <-delivered }()
+	go func() { svc.webhooks.Run(bctx); close(delivered) }()
+	defer func() { stopBackground(); <-swept; <-delivered }()
 	select {
 	case err := <-served:
 		return err
