@@ -206,4 +206,16 @@ type Transfer struct {
 	// random page write per record at every commit.
 	FromPrev ID `json:"from_prev,omitzero"`
 	ToPrev   ID `json:"to_prev,omitzero"`
+	// Counted says which sides of a pending transfer a wallet limit counted (see
+	// ledger.Limit): the post or void that resolves it gives back, on those sides, what does
+	// not move.
+	Counted CountedSides `json:"counted,omitempty"`
 }
+
+// CountedSides are the sides of a pending transfer that limits counted.
+type CountedSides uint8
+
+const (
+	CountedFrom CountedSides = 1 << iota // the debited side's Out counters
+	CountedTo                            // the credited side's In counters
+)

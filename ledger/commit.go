@@ -396,6 +396,10 @@ func appendTransferJSON(out []byte, t emoney.Transfer) []byte {
 	out = append(out, '"')
 	id("from_prev", t.FromPrev, true)
 	id("to_prev", t.ToPrev, true)
+	if t.Counted != 0 {
+		out = append(out, `,"counted":`...)
+		out = strconv.AppendUint(out, uint64(t.Counted), 10)
+	}
 	return append(out, '}')
 }
 
@@ -411,7 +415,8 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 	p := opField(j)
 	tr := emoney.Transfer{ID: id, Batch: batch, Kind: op.Kind, Code: op.Code, CreatedAt: b.now}
 	var pendingAmount int64
-	var pendingAt time.Time // when the pending transfer a post or void resolves was made
+	var pendingAt time.Time                 // when the pending transfer a post or void resolves was made
+	var pendingCounted emoney.CountedSides // and which of its sides limits counted
 	switch {
 	case op.Kind == emoney.TransferPost || op.Kind == emoney.TransferVoid:
 		ref, ok := b.refs[op.PendingID]
@@ -440,7 +445,7 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 		if tr.Code == "" {
 			tr.Code = ref.Code
 		}
-		pendingAmount, pendingAt = ref.Amount, ref.CreatedAt
+		pendingAmount, pendingAt, pendingCounted = ref.Amount, ref.CreatedAt, ref.Counted
 		b.markResolved(ref.ID, op.Kind)
 	case !op.ReversalOf.IsZero():
 		ref, ok := b.refs[op.ReversalOf]
@@ -485,20 +490,41 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 	if b.accounts[tr.From].Flags&emoney.FlagNoOverdraft != 0 && fb.Available() < 0 {
 		return tr, fieldErr(emoney.EInsufficientFunds, p.String()+"amount", "insufficient funds")
 	}
-	if err := b.limit(op.FromLimit, fb, tr, pendingAmount, pendingAt, false); err != nil {
-		return tr, err
-	}
-	if err := b.limit(op.ToLimit, tb, tr, pendingAmount, pendingAt, true); err != nil {
-		return tr, err
+	if tr.Kind == emoney.TransferPost || tr.Kind == emoney.TransferVoid {
+		// Give back, on the sides the pending transfer counted, what it does not move:
+		// whoever resolves it (a bank's answer, staff, the sweeper) need not know.
+		back := pendingAmount - tr.Amount
+		if pendingCounted&emoney.CountedFrom != 0 {
+			b.giveBack(fb, back, pendingAt, false)
+		}
+		if pendingCounted&emoney.CountedTo != 0 {
+			b.giveBack(tb, back, pendingAt, true)
+		}
+	} else {
+		if err := b.limit(op.FromLimit, fb, tr.Amount, false); err != nil {
+			return tr, err
+		}
+		if err := b.limit(op.ToLimit, tb, tr.Amount, true); err != nil {
+			return tr, err
+		}
+		if tr.Kind == emoney.TransferPending {
+			if op.FromLimit != nil && op.FromLimit.Count {
+				tr.Counted |= emoney.CountedFrom
+			}
+			if op.ToLimit != nil && op.ToLimit.Count {
+				tr.Counted |= emoney.CountedTo
+			}
+		}
 	}
 	tr.FromPrev, fb.Last = fb.Last, tr.ID
 	tr.ToPrev, tb.Last = tb.Last, tr.ID
 	return tr, nil
 }
 
-// limit counts tr against one side's Limit and checks its caps; bal is that side's balance,
-// already changed by tr (and saved in the undo log). credit says which side it is.
-func (b *book) limit(l *Limit, bal *emoney.Balance, tr emoney.Transfer, pendingAmount int64, pendingAt time.Time, credit bool) error {
+// limit counts amount against one side's Limit and checks its caps; bal is that side's
+// balance, already changed by the transfer (and saved in the undo log). credit says which side
+// it is.
+func (b *book) limit(l *Limit, bal *emoney.Balance, amount int64, credit bool) error {
 	if l == nil {
 		return nil
 	}
@@ -507,23 +533,9 @@ func (b *book) limit(l *Limit, bal *emoney.Balance, tr emoney.Transfer, pendingA
 	if credit {
 		day, month = &u.DayIn, &u.MonthIn
 	}
-	if tr.Kind == emoney.TransferPost || tr.Kind == emoney.TransferVoid {
-		// Give back what the pending transfer counted and did not move, in the periods it
-		// was counted in, if they are still the current ones.
-		if back := pendingAmount - tr.Amount; l.Count && back > 0 {
-			if emoney.TokyoDay(pendingAt) == b.day {
-				*day = max(*day-back, 0)
-			}
-			if emoney.TokyoMonth(pendingAt) == b.month {
-				*month = max(*month-back, 0)
-			}
-			bal.Usage = u
-		}
-		return nil
-	}
 	if l.Count {
-		*day += tr.Amount
-		*month += tr.Amount
+		*day += amount
+		*month += amount
 		bal.Usage = u
 	}
 	switch {
@@ -535,6 +547,26 @@ func (b *book) limit(l *Limit, bal *emoney.Balance, tr emoney.Transfer, pendingA
 		return limitErr("max_balance", "the receiving wallet may hold at most %d", l.MaxBalance)
 	}
 	return nil
+}
+
+// giveBack takes amount off one side's counters for the periods a pending transfer made at was
+// counted in, if they are still the current ones.
+func (b *book) giveBack(bal *emoney.Balance, amount int64, at time.Time, credit bool) {
+	if amount <= 0 {
+		return
+	}
+	u := bal.Usage.At(b.day, b.month)
+	day, month := &u.DayOut, &u.MonthOut
+	if credit {
+		day, month = &u.DayIn, &u.MonthIn
+	}
+	if emoney.TokyoDay(at) == b.day {
+		*day = max(*day-amount, 0)
+	}
+	if emoney.TokyoMonth(at) == b.month {
+		*month = max(*month-amount, 0)
+	}
+	bal.Usage = u
 }
 
 func limitErr(reason, format string, args ...any) error {

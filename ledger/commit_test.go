@@ -14,7 +14,7 @@ func TestCommittedPayloadMatchesEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 11, 21, 9, 0, 0, 123456000, time.UTC)
 	trs := []emoney.Transfer{
 		{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPosted, From: ids.NewID(), To: ids.NewID(), Currency: "JPY", Amount: 120, Code: "p2p", CreatedAt: at, FromPrev: ids.NewID()},
-		{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPending, From: ids.NewID(), To: ids.NewID(), Currency: "USD", Amount: 1, Code: "payment", Hold: emoney.HoldAuthorization, ExpiresAt: at.Add(time.Minute), CreatedAt: at, ToPrev: ids.NewID()},
+		{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPending, From: ids.NewID(), To: ids.NewID(), Currency: "USD", Amount: 1, Code: "payment", Hold: emoney.HoldAuthorization, ExpiresAt: at.Add(time.Minute), CreatedAt: at, ToPrev: ids.NewID(), Counted: emoney.CountedFrom | emoney.CountedTo},
 		{ID: ids.NewID(), Batch: ids.NewID(), Kind: emoney.TransferPost, From: ids.NewID(), To: ids.NewID(), Currency: "JPY", Amount: 5, Code: "x", PendingID: ids.NewID(), ReversalOf: ids.NewID(), CreatedAt: at.Add(time.Second)},
 	}
 	batch := ids.NewID()

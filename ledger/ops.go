@@ -43,15 +43,15 @@ type Op struct {
 // (from any process) cannot pass it together.
 type Limit struct {
 	// Count adds the op's amount to the side's totals for the current Asia/Tokyo day and month
-	// (emoney.Usage: In on the credited side, Out on the debited side). On a post or void, Count
-	// gives back what the pending transfer counted and did not move, if it was counted in the
-	// current period.
+	// (emoney.Usage: In on the credited side, Out on the debited side). A pending transfer
+	// records which sides were counted (emoney.Transfer.Counted), and the post or void that
+	// resolves it gives back what does not move, if the periods it was counted in are still the
+	// current ones: posts and voids take no limits of their own, and never fail on one.
 	Count bool
-	// Day and Month cap those totals, this op included (0: no cap). Transfers and pending
-	// transfers only: posting or voiding never fails on a limit.
+	// Day and Month cap those totals, this op included (0: no cap).
 	Day, Month int64
 	// MaxBalance caps the credited side's balance plus its pending credits after the op (0: no
-	// cap). Transfers and pending transfers only.
+	// cap).
 	MaxBalance int64
 }
 
@@ -174,6 +174,9 @@ func (o *Op) validate(p string) error {
 			o.Code = "transfer"
 		}
 	case emoney.TransferPost, emoney.TransferVoid:
+		if o.FromLimit != nil || o.ToLimit != nil {
+			return emoney.FieldError(p+"from_limit", "a post or void takes no limits: it gives back what its pending transfer counted")
+		}
 		if o.PendingID.IsZero() {
 			return emoney.FieldError(p+"pending_id", "pending_id is required")
 		}

@@ -240,11 +240,8 @@ func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer) (b
 // is not an error.
 func (b *BankOps) resolve(ctx context.Context, tr emoney.Transfer, res bank.Result) error {
 	// A declined operation gives back what it counted against the wallet's daily and monthly
-	// limits.
-	op := ledger.Op{PendingID: tr.ID, ToLimit: &ledger.Limit{Count: true}}
-	if tr.Hold == emoney.HoldBankCredit {
-		op.ToLimit, op.FromLimit = nil, &ledger.Limit{Count: true}
-	}
+	// limits: the ledger does that for any void of a counted hold.
+	op := ledger.Op{PendingID: tr.ID}
 	switch res.Outcome {
 	case bank.Succeeded:
 		op.Kind = emoney.TransferPost

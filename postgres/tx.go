@@ -319,7 +319,7 @@ func lastOfEachKey(bs []emoney.Balance) []emoney.Balance {
 
 // ---- transfers
 
-const transferCols = `id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold, pending_id, reversal_of, expires_at, created_at, from_prev, to_prev`
+const transferCols = `id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold, pending_id, reversal_of, expires_at, created_at, from_prev, to_prev, counted`
 
 func scanTransfer(r pgx.Row) (emoney.Transfer, error) {
 	var raw row.Transfer
@@ -393,22 +393,23 @@ func (t *tx) InsertTransfers(ctx context.Context, ts []emoney.Transfer) error {
 		id, batch, from, to, pending, rev, fromPrev, toPrev = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
 		kind, cur, code, hold                               = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		amount, created                                     = make([]int64, n), make([]int64, n)
-		expires                                             = make([]pgtype.Int8, n)
+		expires, counted                                    = make([]pgtype.Int8, n), make([]pgtype.Int8, n)
 	)
 	for i, tr := range ts {
 		id[i], batch[i], from[i], to[i] = tr.ID.Bytes(), tr.Batch.Bytes(), tr.From.Bytes(), tr.To.Bytes()
 		pending[i], rev[i], fromPrev[i], toPrev[i] = tr.PendingID.Bytes(), tr.ReversalOf.Bytes(), tr.FromPrev.Bytes(), tr.ToPrev.Bytes()
 		kind[i], cur[i], code[i], hold[i] = string(tr.Kind), string(tr.Currency), tr.Code, string(tr.Hold)
 		amount[i], created[i], expires[i] = tr.Amount, micros(tr.CreatedAt), nullMicros(tr.ExpiresAt)
+		counted[i] = pgtype.Int8{Int64: int64(tr.Counted), Valid: tr.Counted != 0}
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO transfers (`+transferCols+`)
 		SELECT id, batch_id, kind, debit_account, credit_account, currency, amount, code, nullif(hold, ''),
-			pending_id, reversal_of, expires_at, created_at, from_prev, to_prev
+			pending_id, reversal_of, expires_at, created_at, from_prev, to_prev, counted
 		FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::bigint[], $8::text[],
-			$9::text[], $10::bytea[], $11::bytea[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])
+			$9::text[], $10::bytea[], $11::bytea[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bigint[])
 		AS r (id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold,
-			pending_id, reversal_of, expires_at, created_at, from_prev, to_prev)`,
-		id, batch, kind, from, to, cur, amount, code, hold, pending, rev, expires, created, fromPrev, toPrev)
+			pending_id, reversal_of, expires_at, created_at, from_prev, to_prev, counted)`,
+		id, batch, kind, from, to, cur, amount, code, hold, pending, rev, expires, created, fromPrev, toPrev, counted)
 	return wrap("insert transfers", err)
 }
 

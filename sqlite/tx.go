@@ -332,7 +332,7 @@ func (t *tx) SaveBalances(ctx context.Context, bs []emoney.Balance) error {
 
 // ---- transfers
 
-const transferCols = `id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold, pending_id, reversal_of, expires_at, created_at, from_prev, to_prev`
+const transferCols = `id, batch_id, kind, debit_account, credit_account, currency, amount, code, hold, pending_id, reversal_of, expires_at, created_at, from_prev, to_prev, counted`
 
 func scanTransfer(r scanner) (emoney.Transfer, error) {
 	var raw row.Transfer
@@ -414,13 +414,13 @@ func (t *tx) ScanTransfers(ctx context.Context, fn func(emoney.Transfer) error) 
 
 func (t *tx) InsertTransfers(ctx context.Context, ts []emoney.Transfer) error {
 	err := each(len(ts), 128, func(lo, hi int) error {
-		args := make([]any, 0, 15*(hi-lo))
+		args := make([]any, 0, 16*(hi-lo))
 		for _, tr := range ts[lo:hi] {
 			args = append(args, tr.ID.Bytes(), tr.Batch.Bytes(), string(tr.Kind), tr.From.Bytes(), tr.To.Bytes(),
 				string(tr.Currency), tr.Amount, tr.Code, nullString(string(tr.Hold)), tr.PendingID.Bytes(),
-				tr.ReversalOf.Bytes(), nullMicros(tr.ExpiresAt), micros(tr.CreatedAt), tr.FromPrev.Bytes(), tr.ToPrev.Bytes())
+				tr.ReversalOf.Bytes(), nullMicros(tr.ExpiresAt), micros(tr.CreatedAt), tr.FromPrev.Bytes(), tr.ToPrev.Bytes(), nullCounted(tr.Counted))
 		}
-		return t.exec(ctx, `INSERT INTO transfers (`+transferCols+`) VALUES `+placeholders(hi-lo, 15), args...)
+		return t.exec(ctx, `INSERT INTO transfers (`+transferCols+`) VALUES `+placeholders(hi-lo, 16), args...)
 	})
 	return wrap("insert transfers", err)
 }
@@ -646,4 +646,12 @@ func (t *tx) ScanAudit(ctx context.Context, fn func(emoney.AuditEntry) error) er
 		}
 	}
 	return wrap("scan audit", rows.Err())
+}
+
+// nullCounted stores a transfer's counted sides, NULL for none (nearly every transfer).
+func nullCounted(c emoney.CountedSides) any {
+	if c == 0 {
+		return nil
+	}
+	return int64(c)
 }

@@ -61,16 +61,23 @@ func runLimits(t *testing.T, newDB NewDatabase) {
 		}
 		p1, err := topup("t1", 800)
 		must(t, err)
+		if p1.Counted != emoney.CountedTo {
+			t.Fatalf("pending top-up counted %v, want the credited side", p1.Counted)
+		}
+		if got, err := w.l.GetTransfer(c, p1.ID); err != nil || got.Counted != emoney.CountedTo {
+			t.Fatalf("stored pending top-up counted %v (%v)", got.Counted, err)
+		}
 		_, err = topup("t2", 300)
 		wantCode(t, err, emoney.ELimitExceeded)
-		_, err = w.l.Transfer(c, "system:bank", "v1", ledger.Op{Kind: emoney.TransferVoid, PendingID: p1.ID, ToLimit: &ledger.Limit{Count: true}})
+		// Whoever voids it (here with no limits of its own, as staff do) gives the count back.
+		_, err = w.l.Transfer(c, "system:bank", "v1", ledger.Op{Kind: emoney.TransferVoid, PendingID: p1.ID})
 		must(t, err)
 		if u := w.balance(bob).Usage; u.DayIn != 0 || u.MonthIn != 0 {
 			t.Fatalf("usage after the void = %+v, want it given back", u)
 		}
 		p2, err := topup("t3", 1000)
 		must(t, err)
-		_, err = w.l.Transfer(c, "system:bank", "p2", ledger.Op{Kind: emoney.TransferPost, PendingID: p2.ID, Amount: 700, ToLimit: &ledger.Limit{Count: true}})
+		_, err = w.l.Transfer(c, "system:bank", "p2", ledger.Op{Kind: emoney.TransferPost, PendingID: p2.ID, Amount: 700})
 		must(t, err)
 		if u := w.balance(bob).Usage; u.DayIn != 700 {
 			t.Fatalf("usage after posting 700 of 1000 = %+v", u)
@@ -89,6 +96,17 @@ func runLimits(t *testing.T, newDB NewDatabase) {
 		}
 		_, err = w.l.Transfer(c, "wallet:x", "bad", ledger.Op{From: bob, To: w.bank, Amount: 1, FromLimit: &ledger.Limit{MaxBalance: 5}})
 		wantCode(t, err, emoney.EInvalid)
+		_, err = w.l.Transfer(c, "wallet:x", "bad2", ledger.Op{Kind: emoney.TransferVoid, PendingID: p2.ID, ToLimit: &ledger.Limit{Count: true}})
+		wantCode(t, err, emoney.EInvalid)
+		// An uncounted hold voided gives nothing back: usage cannot be pushed below what was
+		// counted.
+		plain, err := w.l.Transfer(c, "system:risk", "h1", ledger.Op{Kind: emoney.TransferPending, Hold: emoney.HoldReview, From: w.wallet["carol"], To: bob, Amount: 50, Code: "p2p"})
+		must(t, err)
+		_, err = w.l.Transfer(c, "system:risk", "h1v", ledger.Op{Kind: emoney.TransferVoid, PendingID: plain.ID})
+		must(t, err)
+		if u := w.balance(bob).Usage; u.DayIn != 1000 {
+			t.Fatalf("voiding an uncounted hold changed usage: %+v", u)
+		}
 		w.verify()
 	})
 

@@ -270,6 +270,11 @@ func TestTopUpsAndWithdrawalsOverHTTP(t *testing.T) {
 	// Another stays silent; staff learn from the bank that it did not move the money and reject
 	// it: the money is back, and the operation reads declined.
 	sim.Set("0001", bank.SimBank{Behaviour: bank.TimeOut})
+	var sent struct {
+		SentToday int64 `json:"sent_today"`
+	}
+	call(t, "GET", api+"/limits", alice, "", &sent)
+	sentBefore := sent.SentToday
 	if resp := post(t, api+"/withdrawals", alice, "w5", `{"bank":"0001","amount":500}`, zeroed(&slow)); resp.StatusCode != 202 {
 		t.Fatalf("timed-out withdrawal: %d %+v", resp.StatusCode, slow)
 	}
@@ -283,6 +288,9 @@ func TestTopUpsAndWithdrawalsOverHTTP(t *testing.T) {
 	}
 	reconcile(time.Now().Add(25*time.Hour), 0, 0) // nothing left to ask about
 	balance(5000, 5000)
+	if call(t, "GET", api+"/limits", alice, "", &sent); sent.SentToday != sentBefore {
+		t.Errorf("sent today %d after staff rejected a withdrawal, want %d: a void gives its count back", sent.SentToday, sentBefore)
+	}
 	sim.Set("0001", bank.SimBank{Behaviour: bank.Succeed})
 
 	out, _, err := cli(t, nil, "ledger", "verify", "--db", db)

@@ -24,12 +24,13 @@ type Transfer struct {
 	ExpiresAt             *int64
 	CreatedAt             int64
 	FromPrev, ToPrev      []byte
+	Counted               *int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Transfer) Dest() []any {
 	return []any{&r.ID, &r.Batch, &r.Kind, &r.From, &r.To, &r.Currency, &r.Amount, &r.Code, &r.Hold,
-		&r.PendingID, &r.ReversalOf, &r.ExpiresAt, &r.CreatedAt, &r.FromPrev, &r.ToPrev}
+		&r.PendingID, &r.ReversalOf, &r.ExpiresAt, &r.CreatedAt, &r.FromPrev, &r.ToPrev, &r.Counted}
 }
 
 // Decode returns the transfer the row holds; an error if an id is malformed.
@@ -41,6 +42,9 @@ func (r *Transfer) Decode() (emoney.Transfer, error) {
 	}
 	if r.ExpiresAt != nil {
 		tr.ExpiresAt = Time(*r.ExpiresAt)
+	}
+	if r.Counted != nil {
+		tr.Counted = emoney.CountedSides(*r.Counted)
 	}
 	var errs [8]error
 	tr.ID, errs[0] = emoney.IDFromBytes(r.ID)
