@@ -415,7 +415,7 @@ func (b *book) applyOp(op Op, j int, id, batch emoney.ID) (emoney.Transfer, erro
 	p := opField(j)
 	tr := emoney.Transfer{ID: id, Batch: batch, Kind: op.Kind, Code: op.Code, CreatedAt: b.now}
 	var pendingAmount int64
-	var pendingAt time.Time                 // when the pending transfer a post or void resolves was made
+	var pendingAt time.Time                // when the pending transfer a post or void resolves was made
 	var pendingCounted emoney.CountedSides // and which of its sides limits counted
 	switch {
 	case op.Kind == emoney.TransferPost || op.Kind == emoney.TransferVoid:
