@@ -93,6 +93,17 @@ func (s *Service) List(ctx context.Context, status emoney.AlertStatus, after emo
 // Errors: not_found, conflict (decided otherwise already, proposed by someone else, or no money
 // held), internal.
 func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff string) (emoney.Alert, emoney.Transfer, error) {
+	return s.resolve(ctx, id, release, staff, true)
+}
+
+// ResolveFromSource decides an open alert's hold the way Resolve does, on the word of the
+// system that knows the outcome (a bank's definite answer), not of staff: maker-checker, which
+// guards staff judgement, does not apply. actor is "system:…".
+func (s *Service) ResolveFromSource(ctx context.Context, id emoney.ID, release bool, actor string) (emoney.Alert, emoney.Transfer, error) {
+	return s.resolve(ctx, id, release, actor, false)
+}
+
+func (s *Service) resolve(ctx context.Context, id emoney.ID, release bool, staff string, checked bool) (emoney.Alert, emoney.Transfer, error) {
 	ctx = context.WithoutCancel(ctx)
 	a, err := s.Get(ctx, id)
 	if err != nil {
@@ -101,7 +112,7 @@ func (s *Service) Resolve(ctx context.Context, id emoney.ID, release bool, staff
 	if a.Transfer.IsZero() {
 		return emoney.Alert{}, emoney.Transfer{}, emoney.Errorf(emoney.EConflict, "this alert holds no money; nothing to release or reject")
 	}
-	if release {
+	if release && checked {
 		second, err := s.needsApproval(ctx, a)
 		if err != nil {
 			return emoney.Alert{}, emoney.Transfer{}, err

@@ -329,7 +329,7 @@ func (b *BankOps) Reconcile(ctx context.Context, now time.Time) (ReconcileStats,
 			if _, busy := b.inflight.Load(tr.ID); busy {
 				continue
 			}
-			done, err := b.reconcile(ctx, tr)
+			done, err := b.reconcile(ctx, tr, now)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reconciling %s: %w", tr.ID, err))
 				continue
@@ -353,7 +353,7 @@ func (b *BankOps) Reconcile(ctx context.Context, now time.Time) (ReconcileStats,
 
 // reconcile asks the bank about one hold and resolves it on a definite answer. It reports
 // whether it resolved it; an unknown outcome is not an error.
-func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer) (bool, error) {
+func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Time) (bool, error) {
 	settlement := tr.From
 	if tr.Hold == emoney.HoldBankCredit {
 		settlement = tr.To
@@ -371,6 +371,17 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer) (bool, erro
 	res, err := bk.Connector.Status(sctx, tr.ID.String())
 	cancel()
 	if errors.Is(err, bank.ErrUnknownReference) {
+		// The bank never got the request. Send it again under the same reference, but only
+		// while nobody else can decide the hold: re-sends stop at half of AlertAfter, long
+		// before staff are alerted (and only an alert lets staff reject), and the hold must
+		// still be pending with no alert about it. A re-send after staff voided the hold would
+		// move money the ledger has given back.
+		if now.Sub(tr.CreatedAt) >= b.cfg.AlertAfter/2 {
+			return false, nil
+		}
+		if open, err := b.undecided(ctx, tr); err != nil || !open {
+			return false, err
+		}
 		res, err = b.call(ctx, bk, tr)
 	}
 	if err != nil || (res.Outcome != bank.Succeeded && res.Outcome != bank.Declined) {
@@ -383,7 +394,8 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer) (bool, erro
 		al, err := b.cfg.Alerts.Get(ctx, tr.ID)
 		switch {
 		case err == nil && al.Status == emoney.AlertOpen:
-			_, _, err := b.cfg.Alerts.Resolve(ctx, tr.ID, res.Outcome == bank.Succeeded, "system:bank")
+			// The bank's word settles it, whatever the amount: maker-checker is for staff.
+			_, _, err := b.cfg.Alerts.ResolveFromSource(ctx, tr.ID, res.Outcome == bank.Succeeded, "system:bank")
 			if emoney.ErrorCode(err) == emoney.EConflict {
 				return false, nil // decided by staff meanwhile
 			}
@@ -419,4 +431,25 @@ func (b *BankOps) raise(ctx context.Context, tr emoney.Transfer, now time.Time) 
 		return false, nil // raised before
 	}
 	return err == nil, err
+}
+
+// undecided reports whether a bank hold is still pending with no alert about it: nobody but
+// the reconciler can resolve it yet.
+func (b *BankOps) undecided(ctx context.Context, tr emoney.Transfer) (bool, error) {
+	if b.cfg.Alerts != nil {
+		_, err := b.cfg.Alerts.Get(ctx, tr.ID)
+		if err == nil {
+			return false, nil
+		}
+		if emoney.ErrorCode(err) != emoney.ENotFound {
+			return false, err
+		}
+	}
+	var res []emoney.Transfer
+	err := b.cfg.Store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		res, err = tx.Resolutions(ctx, []emoney.ID{tr.ID})
+		return err
+	})
+	return err == nil && len(res) == 0, err
 }
