@@ -282,6 +282,10 @@ type Tx interface {
 
 	// KYC (phone and identity verification; see kyc.go).
 
+	// LockPhoneChallenge returns a user's outstanding phone challenge (not_found if none),
+	// locked against every other writer until the transaction ends, so that counting wrong
+	// codes and resends cannot race.
+	LockPhoneChallenge(ctx context.Context, user ID) (PhoneChallenge, error)
 	// SavePhoneChallenge records a user's phone challenge, replacing any earlier one.
 	SavePhoneChallenge(ctx context.Context, c PhoneChallenge) error
 	// FailPhoneChallenge counts one wrong code against a user's challenge and returns the
@@ -291,7 +295,8 @@ type Tx interface {
 	// challenge; conflict if another user's verified phone has the same index.
 	VerifyPhone(ctx context.Context, user ID, phoneIndex, phoneSealed []byte, at time.Time) error
 	// VerifyIdentity records a user's verified identity; not_found if the user has no KYC
-	// record (a verified phone comes first).
+	// record (a verified phone comes first); conflict if another user's verified identity has
+	// the same index.
 	VerifyIdentity(ctx context.Context, user ID, sealed, index []byte, at time.Time) error
 	// SetKYCTier sets a user's tier; not_found if there is no such user.
 	SetKYCTier(ctx context.Context, user ID, tier int) error

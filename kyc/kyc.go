@@ -125,7 +125,7 @@ func (s *Service) StartPhone(ctx context.Context, p identity.Principal, phone st
 	// Record the code first: a message sent for a code that was never recorded could not be
 	// entered, while a code recorded and not delivered is only resent.
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
-		old, err := tx.PhoneChallenge(ctx, p.User)
+		old, err := tx.LockPhoneChallenge(ctx, p.User)
 		switch {
 		case emoney.ErrorCode(err) == emoney.ENotFound:
 		case err != nil:
@@ -167,7 +167,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, p identity.Principal, code s
 	var wrong bool
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
 		wrong = false
-		ch, err := tx.PhoneChallenge(ctx, p.User)
+		ch, err := tx.LockPhoneChallenge(ctx, p.User)
 		if err != nil {
 			return err
 		}
@@ -248,22 +248,19 @@ func (s *Service) VerifyIdentity(ctx context.Context, p identity.Principal, d Do
 		return 0, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	var inUse bool
+	errInUse := errors.New("identity in use")
 	err = s.store.Update(ctx, func(tx emoney.Tx) error {
-		inUse = false
 		others, err := tx.UsersByIdentity(ctx, index)
 		if err != nil {
 			return err
 		}
 		for _, o := range others {
 			if o != p.User {
-				// One person, one verified wallet: a second wallet on the same identity is how
-				// mule wallets are opened with a victim's documents (THREATS.md). Staff look.
-				inUse = true
-				return tx.CreateAlert(ctx, emoney.Alert{ID: s.ids.NewID(), Kind: "identity_reuse", Subject: "user:" + p.User.String(),
-					Reason: "eKYC identity already verifies wallet of user:" + o.String(), Status: emoney.AlertOpen, CreatedAt: now})
+				return errInUse
 			}
 		}
+		// The unique index on the identity catches a verification of the same person racing
+		// this one in another transaction: conflict.
 		if err := tx.VerifyIdentity(ctx, p.User, sealed, index, now); err != nil {
 			return err
 		}
@@ -274,14 +271,36 @@ func (s *Service) VerifyIdentity(ctx context.Context, p identity.Principal, d Do
 			Detail: fmt.Appendf(nil, `{"tier":2,"provider":%q,"reference":%q}`, id.Provider, id.Reference)})
 		return err
 	})
+	if errors.Is(err, errInUse) || emoney.ErrorCode(err) == emoney.EConflict {
+		// One person, one verified wallet: a second wallet on the same identity is how mule
+		// wallets are opened with a victim's documents (THREATS.md). Staff look.
+		if err := s.identityReuse(ctx, p.User, index, now); err != nil {
+			return 0, err
+		}
+		return 0, &emoney.Error{Code: emoney.EDeclined, Reason: "identity_in_use", Message: "this identity already verifies another wallet; contact support"}
+	}
 	if err != nil {
 		return 0, err
 	}
-	if inUse {
-		return 0, &emoney.Error{Code: emoney.EDeclined, Reason: "identity_in_use", Message: "this identity already verifies another wallet; contact support"}
-	}
 	s.identity.TierChanged(p)
 	return TierVerified, nil
+}
+
+// identityReuse raises an alert for staff: user tried to verify an identity that verifies
+// another wallet.
+func (s *Service) identityReuse(ctx context.Context, user emoney.ID, index []byte, now time.Time) error {
+	return s.store.Update(ctx, func(tx emoney.Tx) error {
+		others, err := tx.UsersByIdentity(ctx, index)
+		if err != nil {
+			return err
+		}
+		reason := "eKYC identity already verifies the wallet of"
+		for _, o := range others {
+			reason += " user:" + o.String()
+		}
+		return tx.CreateAlert(ctx, emoney.Alert{ID: s.ids.NewID(), Kind: "identity_reuse", Subject: "user:" + user.String(),
+			Reason: reason, Status: emoney.AlertOpen, CreatedAt: now})
+	})
 }
 
 // Status is what a user may see of their own verification.

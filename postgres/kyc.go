@@ -40,8 +40,18 @@ func (t *tx) UsersByIdentity(ctx context.Context, index []byte) ([]emoney.ID, er
 }
 
 func (t *tx) PhoneChallenge(ctx context.Context, user emoney.ID) (emoney.PhoneChallenge, error) {
+	return t.phoneChallenge(ctx, user, "")
+}
+
+// LockPhoneChallenge reads the challenge FOR UPDATE: concurrent confirms and resends of one user
+// wait for each other instead of each seeing the attempts as they were.
+func (t *tx) LockPhoneChallenge(ctx context.Context, user emoney.ID) (emoney.PhoneChallenge, error) {
+	return t.phoneChallenge(ctx, user, " FOR UPDATE")
+}
+
+func (t *tx) phoneChallenge(ctx context.Context, user emoney.ID, lock string) (emoney.PhoneChallenge, error) {
 	var raw row.PhoneChallenge
-	err := t.tx.QueryRow(ctx, `SELECT `+row.PhoneChallengeCols+` FROM phone_challenges WHERE user_id = $1`, user.Bytes()).Scan(raw.Dest()...)
+	err := t.tx.QueryRow(ctx, `SELECT `+row.PhoneChallengeCols+` FROM phone_challenges WHERE user_id = $1`+lock, user.Bytes()).Scan(raw.Dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return emoney.PhoneChallenge{}, emoney.Errorf(emoney.ENotFound, "no phone code was sent")
 	}

@@ -69,6 +69,12 @@ func (t *tx) PhoneChallenge(ctx context.Context, user emoney.ID) (emoney.PhoneCh
 	return c, wrap("phone challenge", err)
 }
 
+// LockPhoneChallenge needs no row lock on SQLite: a write transaction holds the database's only
+// write lock.
+func (t *tx) LockPhoneChallenge(ctx context.Context, user emoney.ID) (emoney.PhoneChallenge, error) {
+	return t.PhoneChallenge(ctx, user)
+}
+
 func (t *tx) SavePhoneChallenge(ctx context.Context, c emoney.PhoneChallenge) error {
 	err := t.exec(ctx, `INSERT INTO phone_challenges (`+row.PhoneChallengeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET phone_index = excluded.phone_index, phone_sealed = excluded.phone_sealed,

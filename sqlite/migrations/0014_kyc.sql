@@ -9,7 +9,8 @@ CREATE TABLE kyc (
     identity_index       BLOB,
     identity_verified_at INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX kyc_identity ON kyc (identity_index) WHERE identity_index IS NOT NULL;
+-- One identity verifies one wallet: the index enforces it against racing verifications.
+CREATE UNIQUE INDEX kyc_identity ON kyc (identity_index) WHERE identity_index IS NOT NULL;
 
 -- One outstanding one-time code per user, sent to the phone they claim.
 CREATE TABLE phone_challenges (
