@@ -77,6 +77,9 @@ token_env = "SMS_TOKEN"
 provider = "http"
 url = "https://ekyc.example.com/verify"
 token_env = "EKYC_TOKEN"
+[webauthn]
+rp_id = "pay.example.com"
+origins = ["https://pay.example.com"]
 `
 	env := map[string]string{"SMS_TOKEN": "t1", "EKYC_TOKEN": "t2"}
 	for _, c := range []struct {
@@ -87,11 +90,13 @@ token_env = "EKYC_TOKEN"
 	}{
 		{"unknown setting", "[limits.tier0]\nper_operaton = 5\n", nil, nil, "unknown settings: limits.tier0.per_operaton"},
 		{"bad mode", `mode = "prod"`, nil, nil, `mode must be "development" or "production"`},
-		{"simulated providers in production", "mode = \"production\"\n", nil, []string{"--keyset", keyset}, "refuses simulated providers: set sms.provider and ekyc.provider"},
+		{"simulated providers in production", "mode = \"production\"\n", nil, []string{"--keyset", keyset, "--webauthn-rp-id", "pay.example.com", "--webauthn-origins", "https://pay.example.com"}, "refuses simulated providers: set sms.provider and ekyc.provider"},
 		{"no keyset in production", real, env, nil, "production mode needs --keyset"},
 		{"missing keyset in production", real, env, []string{"--keyset", filepath.Join(dir, "nope.json")}, "nope.json"},
 		{"token not set", real, nil, []string{"--keyset", keyset}, "SMS_TOKEN is not set"},
 		{"plain http provider", strings.Replace(real, "https://sms", "http://sms", 1), env, []string{"--keyset", keyset}, "sms.url must be an https:// URL"},
+		{"development passkey site in production", real, env, []string{"--keyset", keyset, "--webauthn-rp-id", "localhost"}, "not localhost"},
+		{"plain http passkey origin in production", real, env, []string{"--keyset", keyset, "--webauthn-origins", "http://pay.example.com"}, "is not https"},
 		{"limit over the licence", "[limits.tier1]\nper_operation = 2000000\n", nil, nil, "tier1.per_operation: at most 1000000"},
 		{"limits out of order", "[limits.tier2]\nsend_daily = 50000\n", nil, nil, "tier2.send_daily: 50000 is below tier 1's limit"},
 	} {

@@ -36,7 +36,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	tlsCert := fs.String("tls-cert", first(e.getenv("EMONEY_TLS_CERT"), cfg.Server.TLSCert), "TLS certificate file, PEM (env EMONEY_TLS_CERT)")
 	tlsKey := fs.String("tls-key", first(e.getenv("EMONEY_TLS_KEY"), cfg.Server.TLSKey), "TLS private key file, PEM (env EMONEY_TLS_KEY)")
 	proxies := fs.String("trusted-proxies", first(e.getenv("EMONEY_TRUSTED_PROXIES"), strings.Join(cfg.Server.TrustedProxies, ",")), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (env EMONEY_TRUSTED_PROXIES)")
-	logJSON := fs.Bool("log-json", e.getenv("EMONEY_LOG_JSON") == "true" || cfg.Server.LogJSON, "log JSON lines instead of text (env EMONEY_LOG_JSON=true)")
+	logJSONDefault := cfg.Server.LogJSON
+	if v := e.getenv("EMONEY_LOG_JSON"); v != "" {
+		logJSONDefault = v == "true"
+	}
+	logJSON := fs.Bool("log-json", logJSONDefault, "log JSON lines instead of text (env EMONEY_LOG_JSON=true|false)")
 	drain := fs.Duration("shutdown-timeout", cfg.Server.ShutdownTimeout, "how long SIGINT/SIGTERM waits for requests in flight")
 	keyset := fs.String("keyset", first(e.getenv("EMONEY_KEYSET"), cfg.Keyset), "keyset file for personal data (env EMONEY_KEYSET; default in development: keys/keyset.json beside a SQLite database, generated on first start)")
 	rpID := fs.String("webauthn-rp-id", first(e.getenv("EMONEY_WEBAUTHN_RP_ID"), cfg.WebAuthn.RPID, identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
@@ -56,6 +60,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	wa, err := webAuthnConfig(*rpID, *origins)
 	if err != nil {
 		return err
+	}
+	if cfg.production() {
+		// Passkeys bind to the site: development's localhost would make every passkey useless.
+		if wa.RPID == "localhost" {
+			return errors.New("production mode: set --webauthn-rp-id (or webauthn.rp_id) to the site's domain, not localhost")
+		}
+		for _, o := range wa.Origins {
+			if !strings.HasPrefix(o, "https://") {
+				return fmt.Errorf("production mode: passkey origin %s is not https", o)
+			}
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
