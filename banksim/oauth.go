@@ -222,10 +222,8 @@ func errInvalidDPoP(format string, args ...any) *oauthError {
 
 // writeOAuthError answers an authorization-server error as JSON.
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
-	if e.status == http.StatusUnauthorized {
-		// RFC 6749 §5.2 asks for a challenge naming the scheme the client tried.
-		w.Header().Set("WWW-Authenticate", `private_key_jwt error="invalid_client"`)
-	}
+	// No WWW-Authenticate on invalid_client: RFC 6749 §5.2 asks for one only when the client
+	// authenticated through the Authorization header, which private_key_jwt does not use.
 	writeOAuthJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }
 
