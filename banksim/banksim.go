@@ -86,6 +86,10 @@ type Sim struct {
 	// the grant it carries (oauth.go: checkAccessToken). A field so that resource tests can run
 	// before the authorization server is wired; New sets the real check.
 	authorize func(r *http.Request, b *Bank) (*Grant, error)
+
+	// as is the authorization servers' state: flows, request_uris, codes, tokens, replay
+	// caches (oauth.go; made on first use).
+	as *authState
 }
 
 // Bank is one simulated bank.
