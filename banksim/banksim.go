@@ -81,6 +81,8 @@ type Sim struct {
 	cfg   Config
 	mu    sync.Mutex
 	banks map[string]*Bank
+	// core is the state of resources, webhooks, notifications and the legacy endpoint (core.go).
+	core coreState
 
 	// authorize checks the DPoP-bound access token of a resource request to bank b and returns
 	// the grant it carries (oauth.go: checkAccessToken). A field so that resource tests can run
