@@ -1,6 +1,7 @@
 package banksim
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,6 +60,9 @@ func (s *Sim) resource(scope string, h func(http.ResponseWriter, *http.Request, 
 		s.mu.Unlock()
 		switch {
 		case timeout:
+			// Read the body first: net/http notices the client hanging up (and ends
+			// r.Context()) only once the body is consumed.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, maxBody))
 			<-r.Context().Done() // hold until the client gives up
 			return
 		case fail:
