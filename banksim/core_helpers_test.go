@@ -201,3 +201,12 @@ func decodeInto(t *testing.T, raw string, v any) {
 		t.Fatalf("%v: %s", err, raw)
 	}
 }
+
+// startSim serves sim on a real listener and returns its URL.
+func startSim(t *testing.T, sim *banksim.Sim) string {
+	t.Helper()
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	sim.SetBaseURL(srv.URL)
+	return srv.URL
+}
