@@ -31,7 +31,7 @@ type coreClock struct {
 	t  time.Time
 }
 
-func (c *coreClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *coreClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *coreClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // coreReceiver is the wallet operator's webhook endpoint: it verifies signatures on its clock,

@@ -46,8 +46,8 @@ func TestResourceDebitMandate(t *testing.T) {
 	debit := func(key, body string) coreAnswer { return w.do("POST", "/banks/0001/api/debits", "g-full", key, body) }
 
 	for _, tc := range []struct {
-		name, key, body       string
-		status                int
+		name, key, body     string
+		status              int
 		code, field, reason string
 	}{
 		{"no key", "", `{"amount":1000,"payee":"emoney"}`, 400, "invalid", "Idempotency-Key", ""},
