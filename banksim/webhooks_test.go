@@ -65,7 +65,7 @@ func TestFraudReportWebhook(t *testing.T) {
 	if err := json.Unmarshal(got[0].Data, &fr); err != nil {
 		t.Fatal(err)
 	}
-	if fr.EntryID != entry || fr.Amount != 12000 || fr.Branch != "001" || fr.Account != "1234567" || fr.GrantID == "" || fr.At.IsZero() {
+	if fr.EntryID != entry || fr.Amount != 12000 || fr.Branch != "001" || fr.Account != "1234567" || fr.GrantID != "g-full" || fr.At.IsZero() {
 		t.Errorf("fraud report %+v", fr)
 	}
 	ds, err := w.admin.Deliveries(context.Background(), coreBank)
