@@ -19,7 +19,9 @@ func startBanksim(t *testing.T, env map[string]string, args ...string) (string, 
 	var out, errb syncBuffer
 	done := make(chan error, 1)
 	args = append([]string{"banksim", "--addr", "127.0.0.1:0"}, args...)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb) }()
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	}()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	stopped := false
 	stop := func() error {
