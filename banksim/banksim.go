@@ -7,9 +7,11 @@
 // Each bank is its own issuer at BaseURL + "/banks/{code}", with RFC 8414 metadata at the
 // path-inserted well-known URL BaseURL + "/.well-known/oauth-authorization-server/banks/{code}".
 //
-// Files: banksim.go (the model, seeding, customers' credentials), oauth.go (the authorization
-// server and the access-token check resources use), resources.go, admin.go, webhooks.go,
-// notify.go, legacy.go, http.go (the route table).
+// Files: banksim.go (the model, seeding of customers and accounts, customers' credentials),
+// oauth.go, oauth_clients.go, dpop.go and pages*.go (the authorization server, its pages and the
+// access-token check resources use; pages_browser.go drives the pages like a customer),
+// resources.go, core.go, admin.go and adminclient.go, webhooks.go, notify.go, legacy.go, seed.go,
+// http.go (the route table). docs/banksim.md describes it for wallet developers.
 package banksim
 
 import (
@@ -81,10 +83,13 @@ type Sim struct {
 	cfg   Config
 	mu    sync.Mutex
 	banks map[string]*Bank
+	// core is the state of resources, webhooks, notifications and the legacy endpoint (core.go).
+	core coreState
 
 	// authorize checks the DPoP-bound access token of a resource request to bank b and returns
-	// the grant it carries (oauth.go: checkAccessToken). A field so that resource tests can run
-	// before the authorization server is wired; New sets the real check.
+	// the grant it carries. It is called without s.mu and takes it itself. A field so that
+	// resource tests can stand in for the authorization server; New sets the real check
+	// (oauth.go: checkAccessToken, under the lock).
 	authorize func(r *http.Request, b *Bank) (*Grant, error)
 
 	// as is the authorization servers' state: flows, request_uris, codes, tokens, replay
@@ -241,7 +246,11 @@ func New(cfg Config) *Sim {
 		s.banks[info.Code] = &Bank{Info: info, customers: map[string]*Customer{}, accounts: map[string]*Account{},
 			clients: map[string]*Client{}, grants: map[string]*Grant{}}
 	}
-	s.authorize = s.checkAccessToken
+	s.authorize = func(r *http.Request, b *Bank) (*Grant, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.checkAccessToken(r, b)
+	}
 	return s
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -24,19 +23,7 @@ var ErrInvalidClient = errors.New("banksim: invalid client registration")
 // how a wallet rotates its keys. It returns ErrNotFound for an unknown bank and wraps
 // ErrInvalidClient for a registration that cannot work. Safe for concurrent use.
 func (s *Sim) RegisterClient(code string, c Client) error {
-	if c.ID == "" || c.Name == "" {
-		return fmt.Errorf("%w: client_id and name are required", ErrInvalidClient)
-	}
-	if len(c.RedirectURIs) == 0 {
-		return fmt.Errorf("%w: at least one redirect URI is required", ErrInvalidClient)
-	}
-	for _, u := range c.RedirectURIs {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Fragment != "" || p.User != nil {
-			return fmt.Errorf("%w: redirect URI %q must be an absolute http(s) URL without fragment", ErrInvalidClient, u)
-		}
-	}
-	if _, err := clientKeys(c.JWKS); err != nil {
+	if err := checkClient(&c); err != nil { // the admin API's rules (admin.go)
 		return fmt.Errorf("%w: %v", ErrInvalidClient, err)
 	}
 	s.mu.Lock()

@@ -35,8 +35,8 @@ func (s *Sim) HandlerWithTestResource() http.Handler {
 	mux.Handle("/", s.Handler())
 	mux.HandleFunc("/banks/{code}/test/resource", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		b, err := s.bank(r.PathValue("code"))
+		s.mu.Unlock()
 		if err != nil {
 			http.NotFound(w, r)
 			return

@@ -1,7 +1,326 @@
 package banksim
 
-import "net/http"
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
 
-// (To be written: issue 5.)
+// The resource APIs a wallet operator calls with a DPoP-bound access token (s.authorize):
+//
+//	GET  /banks/{code}/api/holder      scope holder: holder name (Zengin kana), date of birth, masked account
+//	POST /banks/{code}/api/debits      scope debit: pull money within the grant's mandate
+//	POST /banks/{code}/api/credits     scope credit: pay money into the account
+//	GET  /banks/{code}/api/statements  scope statements: balance and entries
+//
+// Token problems answer RFC 6750 errors (writeTokenError, WWW-Authenticate); everything else
+// answers {"error":{"code","message","field","reason"}} with the wallet's codes. Debits and
+// credits need an Idempotency-Key: the same key with the same body gives the same answer, with a
+// different body 409 conflict. Refusals are not remembered: a refused debit retried with its key
+// is judged again. Injected failures (Failures) apply to the next calls of any of the four.
 
-func (s *Sim) mountResources(mux *http.ServeMux) {}
+func (s *Sim) mountResources(mux *http.ServeMux) {
+	mux.HandleFunc("GET /banks/{code}/api/holder", s.resource("holder", s.holder))
+	mux.HandleFunc("POST /banks/{code}/api/debits", s.resource("debit", s.debit))
+	mux.HandleFunc("POST /banks/{code}/api/credits", s.resource("credit", s.credit))
+	mux.HandleFunc("GET /banks/{code}/api/statements", s.resource("statements", s.statements))
+}
+
+// DefaultSlowDelay is how long a "slow" injected failure holds an answer when Failures.SlowDelay
+// is zero.
+const DefaultSlowDelay = 2 * time.Second
+
+// resource wraps a resource handler: injected failures first (the bank is down before it reads
+// anything), then the access token, the grant's bank, revocation and scope.
+func (s *Sim) resource(scope string, h func(http.ResponseWriter, *http.Request, *Bank, *Grant) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, ok := s.coreBank(w, r)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		f := &b.failures
+		var timeout, fail bool
+		var slow time.Duration
+		switch {
+		case f.Timeout > 0:
+			f.Timeout--
+			timeout = true
+		case f.Status5xx > 0:
+			f.Status5xx--
+			fail = true
+		case f.Slow > 0:
+			f.Slow--
+			slow = f.SlowDelay
+			if slow <= 0 {
+				slow = DefaultSlowDelay
+			}
+		}
+		s.mu.Unlock()
+		switch {
+		case timeout:
+			// Read the body first: net/http notices the client hanging up (and ends
+			// r.Context()) only once the body is consumed.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, maxBody))
+			<-r.Context().Done() // hold until the client gives up
+			return
+		case fail:
+			coreErr(w, errUnavailable)
+			return
+		case slow > 0:
+			t := time.NewTimer(slow)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+
+		g, err := s.authorize(r, b)
+		if err != nil {
+			writeTokenError(w, err)
+			return
+		}
+		s.mu.Lock()
+		bad := g == nil || g.Bank != b.Info.Code || !g.RevokedAt.IsZero()
+		has := !bad && g.Has(scope)
+		s.mu.Unlock()
+		if bad {
+			resourceAuthError(w, http.StatusUnauthorized, "invalid_token", "", "the grant behind this token is revoked or not at this bank")
+			return
+		}
+		if !has {
+			resourceAuthError(w, http.StatusForbidden, "insufficient_scope", scope, "this token's grant does not include scope "+scope)
+			return
+		}
+		if err := h(w, r, b, g); err != nil {
+			coreErr(w, err)
+		}
+	}
+}
+
+// errUnavailable is the answer of an injected 5xx and of a lost answer.
+var errUnavailable = apiErrf(http.StatusServiceUnavailable, "bank_unavailable", "", "the bank is temporarily unavailable")
+
+// resourceAuthError answers an RFC 6750 error for a DPoP-bound token.
+func resourceAuthError(w http.ResponseWriter, status int, code, scope, desc string) {
+	v := `DPoP error="` + code + `", error_description="` + desc + `"`
+	if scope != "" {
+		v += `, scope="` + scope + `"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	coreJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+// grantAccount is the account a grant is for; the caller holds s.mu.
+func grantAccount(b *Bank, g *Grant) (*Account, error) {
+	a, ok := b.accounts[g.Account]
+	if !ok {
+		return nil, apiErrf(http.StatusNotFound, "not_found", "", "the account of this grant is closed")
+	}
+	return a, nil
+}
+
+// Holder is the answer of GET …/api/holder.
+type Holder struct {
+	HolderKana    string `json:"holder_kana"` // Zengin half-width katakana
+	BirthDate     string `json:"birth_date"`  // YYYY-MM-DD
+	Bank          string `json:"bank"`
+	Branch        string `json:"branch"`
+	AccountMasked string `json:"account_masked"` // last three digits of the number
+}
+
+func (s *Sim) holder(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := grantAccount(b, g)
+	if err != nil {
+		return err
+	}
+	c := b.customers[a.Customer]
+	if c == nil {
+		return apiErrf(http.StatusNotFound, "not_found", "", "the holder of this account is gone")
+	}
+	coreJSON(w, http.StatusOK, Holder{HolderKana: c.HolderKana, BirthDate: c.BirthDate, Bank: b.Info.Code, Branch: a.Branch, AccountMasked: maskAccount(a.Number)})
+	return nil
+}
+
+// MoveRequest is the body of a debit or credit.
+type MoveRequest struct {
+	Amount      int64  `json:"amount"`                // yen, 1 to MaxAmount
+	Payee       string `json:"payee,omitempty"`       // debits: must equal the mandate's payee
+	Description string `json:"description,omitempty"` // on the customer's statement (≤ 140 characters)
+}
+
+// Movement is the answer of a debit or credit.
+type Movement struct {
+	ID          string    `json:"id"` // the statement entry id (what a fraud report names)
+	Amount      int64     `json:"amount"`
+	Payee       string    `json:"payee,omitempty"`
+	Description string    `json:"description"`
+	At          time.Time `json:"at"`
+}
+
+func readMove(w http.ResponseWriter, r *http.Request) (MoveRequest, string, error) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return MoveRequest{}, "", err
+	}
+	var m MoveRequest
+	if err := coreDecode(w, r, &m); err != nil {
+		return m, "", err
+	}
+	if err := checkYen(m.Amount); err != nil {
+		return m, "", err
+	}
+	if len([]rune(m.Description)) > 140 {
+		return m, "", apiErrf(http.StatusBadRequest, "invalid", "description", "description is at most 140 characters")
+	}
+	return m, key, nil
+}
+
+// replay answers a repeated key: the original answer if the request is the same, 409 if not.
+func replay(w http.ResponseWriter, e Entry, amount int64, counterparty, desc string) error {
+	if e.Amount != amount || e.Counterparty != counterparty || e.Description != desc {
+		return apiErrf(http.StatusConflict, "conflict", "Idempotency-Key", "this Idempotency-Key was used with a different request")
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	coreJSON(w, http.StatusCreated, movement(e))
+	return nil
+}
+
+func movement(e Entry) Movement {
+	m := Movement{ID: e.ID, Amount: e.Amount, Description: e.Description, At: e.At}
+	if m.Amount < 0 {
+		m.Amount, m.Payee = -m.Amount, e.Counterparty
+	}
+	return m
+}
+
+// loseAnswer reports whether an injected "applied but answer lost" failure takes this call; the
+// caller holds s.mu and has just applied the movement.
+func loseAnswer(b *Bank) bool {
+	if b.failures.LoseAnswer > 0 {
+		b.failures.LoseAnswer--
+		return true
+	}
+	return false
+}
+
+func (s *Sim) debit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
+	m, key, err := readMove(w, r)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := grantAccount(b, g)
+	if err != nil {
+		return err
+	}
+	if m.Description == "" {
+		m.Description = "debit " + m.Payee
+	}
+	k := entryKey("debit", g.Client, key)
+	if i, ok := a.keys[k]; ok {
+		return replay(w, a.Statement[i], -m.Amount, m.Payee, m.Description)
+	}
+	if m.Payee != g.Mandate.Payee {
+		return apiErrf(http.StatusForbidden, "forbidden", "payee", "the mandate allows debits to %q only", g.Mandate.Payee)
+	}
+	if m.Amount > g.Mandate.PerCharge {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "limit_exceeded", Field: "amount", Reason: "mandate_per_charge",
+			Message: "the mandate allows at most " + strconv.FormatInt(g.Mandate.PerCharge, 10) + " yen per charge"}
+	}
+	now := s.cfg.Now()
+	if g.charged == nil {
+		g.charged = map[string]int64{}
+	}
+	mon := tokyoMonth(now)
+	if g.charged[mon]+m.Amount > g.Mandate.Monthly {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "limit_exceeded", Field: "amount", Reason: "mandate_monthly",
+			Message: "the mandate allows " + strconv.FormatInt(g.Mandate.Monthly, 10) + " yen a month and " + strconv.FormatInt(g.charged[mon], 10) + " is used"}
+	}
+	if a.Balance < m.Amount {
+		return apiErrf(http.StatusUnprocessableEntity, "insufficient_funds", "amount", "the account's balance is too low for this debit")
+	}
+	e := a.post(now, -m.Amount, m.Description, m.Payee, k)
+	g.charged[mon] += m.Amount
+	if loseAnswer(b) {
+		return errUnavailable
+	}
+	coreJSON(w, http.StatusCreated, movement(e))
+	return nil
+}
+
+func (s *Sim) credit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
+	m, key, err := readMove(w, r)
+	if err != nil {
+		return err
+	}
+	if m.Payee != "" {
+		return apiErrf(http.StatusBadRequest, "invalid", "payee", "a credit has no payee")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := grantAccount(b, g)
+	if err != nil {
+		return err
+	}
+	from := g.Client
+	if c := b.clients[g.Client]; c != nil && c.Name != "" {
+		from = c.Name
+	}
+	if m.Description == "" {
+		m.Description = "credit " + from
+	}
+	k := entryKey("credit", g.Client, key)
+	if i, ok := a.keys[k]; ok {
+		return replay(w, a.Statement[i], m.Amount, from, m.Description)
+	}
+	e := a.post(s.cfg.Now(), m.Amount, m.Description, from, k)
+	if loseAnswer(b) {
+		return errUnavailable
+	}
+	coreJSON(w, http.StatusCreated, movement(e))
+	return nil
+}
+
+// Statement is the answer of GET …/api/statements and of the admin API's statement.
+type Statement struct {
+	Bank          string  `json:"bank"`
+	Branch        string  `json:"branch"`
+	AccountMasked string  `json:"account_masked"`
+	Balance       int64   `json:"balance"`
+	Entries       []Entry `json:"entries"` // oldest first
+}
+
+func (s *Sim) statements(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return apiErrf(http.StatusBadRequest, "invalid", "limit", "limit is a number from 1 to 1000")
+		}
+		limit = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := grantAccount(b, g)
+	if err != nil {
+		return err
+	}
+	coreJSON(w, http.StatusOK, statementOf(b, a, limit))
+	return nil
+}
+
+// statementOf is the last limit entries of a; the caller holds s.mu.
+func statementOf(b *Bank, a *Account, limit int) Statement {
+	es := a.Statement
+	if len(es) > limit {
+		es = es[len(es)-limit:]
+	}
+	return Statement{Bank: b.Info.Code, Branch: a.Branch, AccountMasked: maskAccount(a.Number), Balance: a.Balance, Entries: append([]Entry{}, es...)}
+}

@@ -25,6 +25,7 @@ Usage: emoney COMMAND [flags]
 Commands:
   serve           run the API (development mode: embedded store, on 127.0.0.1:8080)
   migrate         create or update the database schema
+  banksim         run the bank simulator (20 banks, OAuth, admin API) on 127.0.0.1:9000
   ledger verify   check the ledger's invariants; exit 1 naming every account that differs
   audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
   bench ledger    measure durable transfers per second through the ledger
@@ -80,6 +81,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdServe(ctx, e, rest)
 	case "backup":
 		return cmdBackup(ctx, e, rest)
+	case "banksim":
+		return cmdBanksim(ctx, e, rest)
 	case "ledger", "audit", "bench", "partner", "staff", "keys":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
