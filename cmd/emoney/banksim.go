@@ -27,40 +27,21 @@ func cmdBanksim(ctx context.Context, e env, args []string) error {
 	if *seed < 0 || *seed > 999 {
 		return errors.New("--seed-customers is 0 to 999")
 	}
-	generated := *token == ""
-	if generated {
-		b := make([]byte, 24)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		*token = "bsadm_" + hex.EncodeToString(b)
-	}
-	ln, err := net.Listen("tcp", *addr)
+	bs, err := startBanksim(*addr, *token, *seed)
 	if err != nil {
-		return fmt.Errorf("--addr: %w", err)
+		return err
 	}
-	base := "http://" + ln.Addr().String()
-	sim := banksim.New(banksim.Config{BaseURL: base, AdminToken: *token})
-	var seeded []banksim.SeededCustomer
-	if *seed > 0 {
-		if seeded, err = sim.Seed(*seed); err != nil {
-			ln.Close()
-			return err
-		}
-	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
+	defer bs.stop()
+	sim, base, seeded := bs.sim, bs.base, bs.seeded
 	out := e.stdout
 	banks := sim.Banks()
 	fmt.Fprintf(out, "emoney banksim: serving on %s (%d banks; state in memory)\n", base, len(banks))
 	for _, b := range banks {
 		fmt.Fprintf(out, "  %s  %-28s %-8s issuer %s\n", b.Code, b.Name, b.Kind, sim.Issuer(b.Code))
 	}
-	if generated {
+	if bs.generated {
 		// A development tool: the operator needs the token it made, so it is shown (once).
-		fmt.Fprintf(out, "admin token (generated; choose one with --admin-token or EMONEY_BANKSIM_ADMIN_TOKEN): %s\n", *token)
+		fmt.Fprintf(out, "admin token (generated; choose one with --admin-token or EMONEY_BANKSIM_ADMIN_TOKEN): %s\n", bs.token)
 	}
 	if len(seeded) > 0 {
 		fmt.Fprintf(out, "seeded %d customers per bank: logins demo001…demo%03d, password pass-<bank>-<NNN>, legacy PIN 1<NNN>;\n", *seed, *seed)
@@ -71,17 +52,62 @@ func cmdBanksim(ctx context.Context, e env, args []string) error {
 	}
 
 	select {
-	case err := <-served:
+	case err := <-bs.served:
 		return err
 	case <-ctx.Done():
 	}
+	return nil
+}
+
+// runningBanksim is a bank simulator serving on its own listener.
+type runningBanksim struct {
+	sim       *banksim.Sim
+	base      string // http://host:port
+	token     string // the admin API's bearer token
+	generated bool   // token was made here (the caller shows it)
+	seeded    []banksim.SeededCustomer
+	served    chan error // Serve's error, if it stops by itself
+	srv       *http.Server
+}
+
+// startBanksim starts a simulator on addr ("127.0.0.1:0" for any free port) with the admin
+// token (generated if empty) and seed demo customers per bank.
+func startBanksim(addr, token string, seed int) (*runningBanksim, error) {
+	bs := &runningBanksim{token: token, generated: token == "", served: make(chan error, 1)}
+	if bs.generated {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		bs.token = "bsadm_" + hex.EncodeToString(b)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("bank simulator address: %w", err)
+	}
+	bs.base = "http://" + ln.Addr().String()
+	bs.sim = banksim.New(banksim.Config{BaseURL: bs.base, AdminToken: bs.token})
+	if seed > 0 {
+		if bs.seeded, err = bs.sim.Seed(seed); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	bs.srv = &http.Server{Handler: bs.sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := bs.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			bs.served <- err
+		}
+		close(bs.served)
+	}()
+	return bs, nil
+}
+
+// stop shuts the simulator down; requests held by an injected timeout do not hold it.
+func (bs *runningBanksim) stop() {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close() // requests held by an injected timeout do not hold the exit
+	if err := bs.srv.Shutdown(sctx); err != nil {
+		bs.srv.Close()
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

@@ -11,9 +11,9 @@ import (
 	"emoney/banksim"
 )
 
-// startBanksim runs `emoney banksim` on a free port and returns its URL, what it printed, and a
+// runBanksimCmd runs `emoney banksim` on a free port and returns its URL, what it printed, and a
 // stop function that does what SIGINT does (cancels ctx) and returns run's error.
-func startBanksim(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer, func() error) {
+func runBanksimCmd(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
@@ -55,7 +55,7 @@ func startBanksim(t *testing.T, env map[string]string, args ...string) (string, 
 }
 
 func TestBanksimCommand(t *testing.T) {
-	url, out, stop := startBanksim(t, nil, "--admin-token", "tok-from-flag", "--seed-customers", "2")
+	url, out, stop := runBanksimCmd(t, nil, "--admin-token", "tok-from-flag", "--seed-customers", "2")
 	printed := out.String()
 	for _, want := range []string{"0001  Sakura City Bank", "9900  Japan Post Bank", "issuer " + url + "/banks/0116", "seeded 2 customers per bank", "/admin/banks/0001/otp"} {
 		if !strings.Contains(printed, want) {
@@ -92,12 +92,12 @@ func TestBanksimCommand(t *testing.T) {
 }
 
 func TestBanksimTokenFromEnvOrGenerated(t *testing.T) {
-	url, _, _ := startBanksim(t, map[string]string{"EMONEY_BANKSIM_ADMIN_TOKEN": "tok-from-env"})
+	url, _, _ := runBanksimCmd(t, map[string]string{"EMONEY_BANKSIM_ADMIN_TOKEN": "tok-from-env"})
 	if _, err := banksim.NewAdminClient(url, "tok-from-env").Banks(context.Background()); err != nil {
 		t.Errorf("token from the environment: %v", err)
 	}
 
-	url, out, _ := startBanksim(t, nil)
+	url, out, _ := runBanksimCmd(t, nil)
 	m := regexp.MustCompile(`admin token \(generated[^)]*\): (\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no generated token printed:\n%s", out.String())

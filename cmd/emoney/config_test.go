@@ -116,7 +116,10 @@ origins = ["https://pay.example.com"]
 	// Production with real providers and a keyset starts, without the development banner or
 	// simulated banks.
 	args := []string{"--config", writeConfig(t, real), "--keyset", keyset}
-	base, _ := startServerEnv(t, filepath.Join(dir, "prod.db"), env, args...)
+	base, _, _, out := startServerWith(t, filepath.Join(dir, "prod.db"), env, args...)
+	if strings.Contains(out.String(), "bank simulator") {
+		t.Errorf("production started the bank simulator:\n%s", out.String())
+	}
 	var h struct{ Mode, Banner string }
 	if getJSON(t, base+"/healthz", &h); h.Mode != "production" || h.Banner != "" {
 		t.Errorf("healthz in production: %+v", h)

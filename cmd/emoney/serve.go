@@ -45,6 +45,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	keyset := fs.String("keyset", first(e.getenv("EMONEY_KEYSET"), cfg.Keyset), "keyset file for personal data (env EMONEY_KEYSET; default in development: keys/keyset.json beside a SQLite database, generated on first start)")
 	rpID := fs.String("webauthn-rp-id", first(e.getenv("EMONEY_WEBAUTHN_RP_ID"), cfg.WebAuthn.RPID, identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
 	origins := fs.String("webauthn-origins", first(e.getenv("EMONEY_WEBAUTHN_ORIGINS"), strings.Join(cfg.WebAuthn.Origins, ","), strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
+	banksimAddr := fs.String("banksim-addr", first(e.getenv("EMONEY_BANKSIM_ADDR"), "127.0.0.1:8081"), "development mode: where the in-process bank simulator listens (\"off\": none) (env EMONEY_BANKSIM_ADDR)")
 	approvalAbove := fs.Int64("approval-above", cfg.Staff.ApprovalAbove, "releasing a held amount above this (yen) needs a second staff member (env EMONEY_APPROVAL_ABOVE)")
 	if v := e.getenv("EMONEY_APPROVAL_ABOVE"); v != "" {
 		if err := fs.Set("approval-above", v); err != nil {
@@ -131,6 +132,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
+	// Development runs the bank simulator beside the API (specs/cli.md "Modes"); production never.
+	if !cfg.production() && *banksimAddr != "off" {
+		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), 0)
+		if err != nil {
+			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
+		}
+		defer bs.stop()
+		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base)
+		if bs.generated {
+			fmt.Fprintf(e.stderr, "emoney: bank simulator admin token (development): %s\n", bs.token)
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
 	// The sweeper and merchants' webhooks (from the outbox) are stopped, and waited for, before

@@ -46,25 +46,28 @@ func startServerOn(t *testing.T, path string, args ...string) (string, func() er
 // and in development mode the simulated SMS messages).
 func startServerLogged(t *testing.T, path string, args ...string) (string, func() error, *syncBuffer) {
 	t.Helper()
-	return startServerWith(t, path, nil, args...)
+	base, stop, errb, _ := startServerWith(t, path, nil, args...)
+	return base, stop, errb
 }
 
 // startServerEnv is startServerOn with environment variables.
 func startServerEnv(t *testing.T, path string, env map[string]string, args ...string) (string, func() error) {
 	t.Helper()
-	base, stop, _ := startServerWith(t, path, env, args...)
+	base, stop, _, _ := startServerWith(t, path, env, args...)
 	return base, stop
 }
 
-func startServerWith(t *testing.T, path string, env map[string]string, args ...string) (string, func() error, *syncBuffer) {
+// startServerWith starts serve and returns its URL, its stop, and what it writes to stderr and
+// stdout.
+func startServerWith(t *testing.T, path string, env map[string]string, args ...string) (string, func() error, *syncBuffer, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	out := &syncBuffer{}
 	errb := &syncBuffer{}
 	done := make(chan error, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--banksim-addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
 	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, errb)
+		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), out, errb)
 	}()
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(30 * time.Second)
@@ -86,7 +89,7 @@ func startServerWith(t *testing.T, path string, env map[string]string, args ...s
 				}
 			}
 			t.Cleanup(func() { stop() })
-			return m[1], stop, errb
+			return m[1], stop, errb, out
 		}
 		select {
 		case err := <-done:
@@ -330,5 +333,26 @@ func TestIdentityOverHTTP(t *testing.T) {
 	}
 	if !limited {
 		t.Error("14 wrong passwords from 14 networks were never rate limited")
+	}
+}
+
+// Development mode runs the bank simulator beside the API (specs/cli.md "Modes").
+func TestServeRunsBankSimulator(t *testing.T) {
+	_, _, _, out := startServerWith(t, filepath.Join(t.TempDir(), "emoney.db"), nil)
+	m := regexp.MustCompile(`bank simulator on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("serve printed no bank simulator:\n%s", out.String())
+	}
+	var meta struct {
+		Issuer                             string `json:"issuer"`
+		RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
+	}
+	resp, err := http.Get(m[1] + "/.well-known/oauth-authorization-server/banks/9900")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || resp.StatusCode != 200 || meta.Issuer != m[1]+"/banks/9900" || !meta.RequirePushedAuthorizationRequests {
+		t.Errorf("postal bank metadata: %d %+v %v", resp.StatusCode, meta, err)
 	}
 }
