@@ -4,43 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"emoney"
 	"emoney/alerts"
 	"emoney/bank"
 	emhttp "emoney/http"
-	"emoney/identity"
-	"emoney/ledger"
+	"emoney/internal/testkit"
 	"emoney/money"
-	"emoney/pii"
-	"emoney/sqlite"
 )
 
 // bankStack is the service with simulated banks 0001 and 9900, served on a real port.
 func bankStack(t *testing.T) (url string, sim *bank.Sim, store emoney.Store) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(filepath.Join(dir, "emoney.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(dir, "keys", "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	t.Cleanup(func() { l.Close() })
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.New(t, nil, nil)
+	s, l, ids := k.Store, k.Ledger, k.Identity
 	sim = bank.NewSim()
 	sim.Set("9900", bank.SimBank{Behaviour: bank.Decline, Reason: "account_closed"})
 	reg, err := bank.NewRegistry(bank.Bank{Code: "0001", Connector: sim.Connector("0001")}, bank.Bank{Code: "9900", Connector: sim.Connector("9900")})

@@ -10,9 +10,8 @@ import (
 
 	"emoney"
 	"emoney/identity"
+	"emoney/internal/testkit"
 	"emoney/kyc"
-	"emoney/ledger"
-	"emoney/pii"
 	"emoney/postgres"
 	"emoney/postgres/pgtest"
 	"emoney/sqlite"
@@ -49,28 +48,14 @@ func stores(t *testing.T, run func(t *testing.T, open func(t *testing.T) emoney.
 }
 
 func newRaceWorld(t *testing.T, open func(t *testing.T) emoney.Store) *raceWorld {
-	ctx := context.Background()
 	s := open(t)
-	var err error
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
+	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(t.TempDir(), "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	t.Cleanup(func() { l.Close() })
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &raceWorld{ids: ids, sms: &kyc.DevSMS{}}
-	w.kc = kyc.New(s, keys, ids, w.sms, &kyc.SimProvider{}, kyc.Config{})
+	k := testkit.New(t, s, nil)
+	w := &raceWorld{ids: k.Identity, sms: &kyc.DevSMS{}}
+	w.kc = kyc.New(s, k.Keys, k.Identity, w.sms, &kyc.SimProvider{}, kyc.Config{})
 	return w
 }
 

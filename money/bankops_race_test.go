@@ -3,7 +3,6 @@ package money_test
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,10 +10,9 @@ import (
 	"emoney/alerts"
 	"emoney/bank"
 	"emoney/identity"
+	"emoney/internal/testkit"
 	"emoney/ledger"
 	"emoney/money"
-	"emoney/pii"
-	"emoney/sqlite"
 )
 
 // Races between the reconciler, staff and the bank (found by review).
@@ -33,7 +31,7 @@ func (h hookConnector) Status(ctx context.Context, ref string) (bank.Result, err
 }
 
 type bankWorld struct {
-	s      *sqlite.Store
+	s      emoney.Store
 	l      *ledger.Ledger
 	al     *alerts.Service
 	svc    *money.Service
@@ -46,25 +44,8 @@ type bankWorld struct {
 
 func newBankWorld(t *testing.T) *bankWorld {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(filepath.Join(dir, "emoney.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(dir, "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	t.Cleanup(func() { l.Close() })
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.New(t, nil, nil)
+	s, l, ids := k.Store, k.Ledger, k.Identity
 	w := &bankWorld{s: s, l: l, sim: bank.NewSim()}
 	w.hook = &hookConnector{Connector: w.sim.Connector("0001")}
 	reg, _ := bank.NewRegistry(bank.Bank{Code: "0001", Connector: w.hook})

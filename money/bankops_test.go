@@ -3,7 +3,6 @@ package money_test
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -11,35 +10,17 @@ import (
 	"emoney/alerts"
 	"emoney/bank"
 	"emoney/identity"
+	"emoney/internal/testkit"
 	"emoney/ledger"
 	"emoney/money"
-	"emoney/pii"
-	"emoney/sqlite"
 )
 
 // Concurrent requests with one Idempotency-Key make one top-up: one hold, the money moved at
 // the bank once, every caller told the same operation.
 func TestTopUpSameKeyConcurrently(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(filepath.Join(dir, "emoney.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, _, err := pii.LoadOrCreate(filepath.Join(dir, "keyset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	t.Cleanup(func() { l.Close() })
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.New(t, nil, nil)
+	s, l, ids := k.Store, k.Ledger, k.Identity
 	sim := bank.NewSim()
 	reg, _ := bank.NewRegistry(bank.Bank{Code: "0001", Connector: sim.Connector("0001")})
 	tiers := money.DefaultTiers

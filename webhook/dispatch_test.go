@@ -18,6 +18,7 @@ import (
 
 	"emoney"
 	"emoney/identity"
+	"emoney/internal/testkit"
 	"emoney/ledger"
 	"emoney/pii"
 	"emoney/postgres"
@@ -90,16 +91,8 @@ type world struct {
 func newWorld(t *testing.T, s emoney.Store) *world {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := pii.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ledger.New(s, ledger.Config{})
-	t.Cleanup(func() { l.Close() })
-	ids, err := identity.New(s, keys, l, identity.Config{Argon2: identity.Argon2{Time: 1, MemoryKiB: 64, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.New(t, s, nil)
+	keys, l, ids := k.Keys, k.Ledger, k.Identity
 	bank, err := l.OpenAccount(ctx, ledger.AccountSpec{Name: "bank:0005", Kind: emoney.AccountBank})
 	if err != nil {
 		t.Fatal(err)
