@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"emoney/banksim"
 )
@@ -15,43 +14,8 @@ import (
 // stop function that does what SIGINT does (cancels ctx) and returns run's error.
 func runBanksimCmd(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan error, 1)
-	args = append([]string{"banksim", "--addr", "127.0.0.1:0"}, args...)
-	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
-	}()
-	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(30 * time.Second):
-			t.Fatal("banksim did not stop")
-			return nil
-		}
-	}
-	t.Cleanup(func() { stop() })
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1], &out, stop
-		}
-		select {
-		case err := <-done:
-			stopped = true
-			t.Fatalf("banksim ended before serving: %v\n%s", err, errb.String())
-		default:
-		}
-	}
-	t.Fatalf("banksim printed no URL:\n%s\n%s", out.String(), errb.String())
-	return "", nil, nil
+	url, stop, _, out := startCommand(t, env, append([]string{"banksim", "--addr", "127.0.0.1:0"}, args...)...)
+	return url, out, stop
 }
 
 func TestBanksimCommand(t *testing.T) {

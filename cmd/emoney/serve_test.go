@@ -61,48 +61,51 @@ func startServerEnv(t *testing.T, path string, env map[string]string, args ...st
 // stdout.
 func startServerWith(t *testing.T, path string, env map[string]string, args ...string) (string, func() error, *syncBuffer, *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errb := &syncBuffer{}
-	done := make(chan error, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--banksim-addr", "127.0.0.1:0", "--db", "sqlite:" + path}, args...)
+	return startCommand(t, env, args...)
+}
+
+// startCommand runs `emoney args…` (a command that serves until SIGINT) until the test ends,
+// and returns the URL it prints ("serving on URL"), a stop that does what SIGINT does and
+// returns run's error, and what it writes to stderr and stdout.
+func startCommand(t *testing.T, env map[string]string, args ...string) (string, func() error, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), out, errb)
 	}()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s did not stop", args[0])
+			return nil
+		}
+	}
+	t.Cleanup(func() { stop() })
 	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
-			stopped := false
-			stop := func() error {
-				if stopped {
-					return nil
-				}
-				stopped = true
-				cancel()
-				select {
-				case err := <-done:
-					return err
-				case <-time.After(30 * time.Second):
-					t.Fatal("serve did not stop")
-					return nil
-				}
-			}
-			t.Cleanup(func() { stop() })
 			return m[1], stop, errb, out
 		}
 		select {
 		case err := <-done:
-			cancel()
-			t.Fatalf("serve ended before serving: %v\n%s", err, errb.String())
+			stopped = true
+			t.Fatalf("%s ended before serving: %v\n%s", args[0], err, errb.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve printed no URL:\n%s\n%s", out.String(), errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	t.Fatalf("%s printed no URL:\n%s\n%s", args[0], out.String(), errb.String())
+	return "", nil, nil, nil
 }
 
 func getJSON(t *testing.T, url string, v any) *http.Response {
