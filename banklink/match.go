@@ -295,8 +295,11 @@ func MatchScore(ekycKana, bankHolder string) int {
 			best = d
 		}
 	}
-	ra := reversed(a)
-	for _, x := range [][][]rune{a, ra} {
+	orders := [][][]rune{a}
+	if len(a) > 1 {
+		orders = append(orders, reversed(a))
+	}
+	for _, x := range orders {
 		try(x, b, 0)
 		if len(x) >= 3 && len(x) <= maxWords {
 			for i := range x {
