@@ -122,7 +122,11 @@ func TestMatchScoreExact(t *testing.T) {
 		{"スミス ジョン ポール", "ｽﾐｽ ｼﾞﾖﾝ", 83}, // 3 characters left out at ½ in 9
 		{"サトウ ハナコ", "ﾔﾏﾀﾞ ﾊﾅｺ", 50},     // 3 in 6
 		{"ヤマダ", "ﾔﾏﾀﾞ ﾀﾛｳ", 50},         // 3 missing in 6
-		{"ウノ", "ｵﾉ", 50},                // オ/ウ is only a variant after an o-row kana
+		{"オオノ ケンタ", "ｵｰﾉ ｹﾝﾀ", 91},
+		{"カトウ ケンタ", "ｶﾞﾄｳ ｹﾝﾀ", 83},
+		{"フジ ケイ", "ﾌﾁﾞ ｹｲ", 87},
+		{"JOHN SMITH", "ｼﾞﾖﾝ ｽﾐｽ", 0},
+		{"ウノ", "ｵﾉ", 50}, // オ/ウ is only a variant after an o-row kana
 	} {
 		if got := banklink.MatchScore(tc.ekyc, tc.bank); got != tc.want {
 			t.Errorf("MatchScore(%q, %q) = %d, want %d", tc.ekyc, tc.bank, got, tc.want)
