@@ -216,6 +216,13 @@ const zengin = "アイウエオカキクケコサシスセソタチツテトナ�
 	"ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴ" +
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
+// FuzzNormalizeName: idempotence, no panics, output only in the Zengin set, and a name scores
+// 100 against itself. The seeds run in every go test; to search further:
+//
+//	go test -run X -fuzz FuzzNormalizeName -fuzztime 2m ./banklink
+//
+// Run so for 2 minutes when written (314k executions on a loaded 2-core machine): no failure.
+// Any failure it finds belongs in testdata/fuzz/FuzzNormalizeName as a seed.
 func FuzzNormalizeName(f *testing.F) {
 	for _, tc := range scoreCases {
 		f.Add(tc.ekyc)
