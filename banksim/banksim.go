@@ -87,9 +87,10 @@ type Sim struct {
 	core coreState
 
 	// authorize checks the DPoP-bound access token of a resource request to bank b and returns
-	// the grant it carries. It is called without s.mu and takes it itself. A field so that
-	// resource tests can stand in for the authorization server; New sets the real check
-	// (oauth.go: checkAccessToken, under the lock).
+	// the grant it carries. The caller holds s.mu, and keeps holding it while it checks the
+	// grant and does the work, so that a revocation cannot fall between check and work. A
+	// field so that resource tests can stand in for the authorization server; New sets the
+	// real check (oauth.go: checkAccessToken).
 	authorize func(r *http.Request, b *Bank) (*Grant, error)
 
 	// as is the authorization servers' state: flows, request_uris, codes, tokens, replay
@@ -159,6 +160,10 @@ type Entry struct {
 	Description  string    `json:"description"`
 	Counterparty string    `json:"counterparty,omitempty"`
 	Key          string    `json:"-"` // the caller's idempotency key
+	// Grant is the grant a debit or credit through the resource APIs was made under (what a
+	// fraud report names); empty for other entries. Not shown: statements are read by any
+	// wallet holding a grant for the account.
+	Grant string `json:"-"`
 }
 
 // Client is a wallet operator registered at a bank (an OAuth client using private_key_jwt).
@@ -246,11 +251,7 @@ func New(cfg Config) *Sim {
 		s.banks[info.Code] = &Bank{Info: info, customers: map[string]*Customer{}, accounts: map[string]*Account{},
 			clients: map[string]*Client{}, grants: map[string]*Grant{}}
 	}
-	s.authorize = func(r *http.Request, b *Bank) (*Grant, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.checkAccessToken(r, b)
-	}
+	s.authorize = s.checkAccessToken
 	return s
 }
 
@@ -355,15 +356,16 @@ func (s *Sim) AddAccount(code, customer, branch, number, pin string, balance int
 	b.accounts[a.Key()] = a
 	c.accounts = append(c.accounts, a.Key())
 	if balance != 0 {
-		a.post(s.cfg.Now(), balance, "opening balance", "", "")
+		a.post(s.cfg.Now(), balance, "opening balance", "", "", "")
 	}
 	return a.snapshot(), nil
 }
 
-// post appends a statement entry and moves the balance; the caller holds s.mu.
-func (a *Account) post(at time.Time, amount int64, what, counterparty, key string) Entry {
+// post appends a statement entry and moves the balance; grant is the grant it is made under
+// ("" if none). The caller holds s.mu.
+func (a *Account) post(at time.Time, amount int64, what, counterparty, key, grant string) Entry {
 	a.Balance += amount
-	e := Entry{ID: newID("e"), At: at.UTC(), Amount: amount, Balance: a.Balance, Description: what, Counterparty: counterparty, Key: key}
+	e := Entry{ID: newID("e"), At: at.UTC(), Amount: amount, Balance: a.Balance, Description: what, Counterparty: counterparty, Key: key, Grant: grant}
 	a.Statement = append(a.Statement, e)
 	if key != "" {
 		a.keys[key] = len(a.Statement) - 1

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -106,7 +107,14 @@ func (s *Sim) legacyDebit(w http.ResponseWriter, r *http.Request) {
 		coreErr(w, apiErrf(http.StatusUnauthorized, "unauthorized", "", "a legacy direct-debit token is required"))
 		return
 	}
-	m, key, err := readMove(w, r)
+	var m MoveRequest
+	var key string
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		err = apiErrf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is over %d bytes", maxBody)
+	} else {
+		m, key, err = readMove(r, body)
+	}
 	if err == nil && m.Payee != "" {
 		err = apiErrf(http.StatusBadRequest, "invalid", "payee", "a legacy debit has no payee: the wallet operator is the payee")
 	}
@@ -139,7 +147,7 @@ func (s *Sim) legacyDebit(w http.ResponseWriter, r *http.Request) {
 		coreErr(w, apiErrf(http.StatusUnprocessableEntity, "insufficient_funds", "amount", "the account's balance is too low for this debit"))
 		return
 	}
-	e := a.post(s.cfg.Now(), -m.Amount, m.Description, payee, k)
+	e := a.post(s.cfg.Now(), -m.Amount, m.Description, payee, k, "")
 	coreJSON(w, http.StatusCreated, movement(e))
 }
 

@@ -487,7 +487,8 @@ func (s *Sim) revokeLocked(r *http.Request) *oauthError {
 // tokenError is why a resource request was refused: the contract between checkAccessToken (and
 // anything else guarding a resource) and the resource handlers. Resource handlers call
 //
-//	g, err := s.authorize(r, b) // without s.mu: it takes the lock (checkAccessToken needs it held)
+//	s.mu.Lock()                 // held until the work is done (resources.go: resource)
+//	g, err := s.authorize(r, b) // checkAccessToken needs s.mu held
 //	if err != nil { writeTokenError(w, err); return }
 //	if !g.Has("debit") { writeTokenError(w, insufficientScope("debit")); return }
 //
