@@ -125,8 +125,14 @@ type Customer struct {
 	// wrongCodes counts one-time codes entered wrong since the last right one; at
 	// MaxWrongCodes the customer is locked out of internet banking.
 	wrongCodes int
-	locked     bool
-	accounts   []string
+	// wrongPasswords counts wrong passwords since the last right one, across flows; at
+	// MaxWrongPasswords the customer is locked out.
+	wrongPasswords int
+	locked         bool
+	// totpStep is the last TOTP time step accepted (RFC 6238 §5.2: a code works once; no
+	// step at or before it is accepted again).
+	totpStep int64
+	accounts []string
 	// sms is the last code sent by SMS and until when it works.
 	sms        string
 	smsExpires time.Time
@@ -134,6 +140,10 @@ type Customer struct {
 
 // MaxWrongCodes is how many wrong one-time codes lock a customer out.
 const MaxWrongCodes = 5
+
+// MaxWrongPasswords is how many wrong internet-banking passwords in a row, over any number of
+// sign-in flows, lock a customer out.
+const MaxWrongPasswords = 10
 
 // Account is a bank account.
 type Account struct {
@@ -422,14 +432,23 @@ func (s *Sim) sendCode(b *Bank, c *Customer) bool {
 	return true
 }
 
-// ErrLocked is the error of a customer locked out after MaxWrongCodes wrong codes.
-var ErrLocked = errors.New("banksim: locked out after too many wrong one-time codes")
+// ErrLocked is the error of a customer locked out after MaxWrongCodes wrong codes or
+// MaxWrongPasswords wrong passwords.
+var ErrLocked = errors.New("banksim: locked out after too many wrong attempts")
 
-// ErrWrongCode is the error of a wrong or expired one-time code.
+// ErrWrongCode is the error of a wrong, expired or already used one-time code.
 var ErrWrongCode = errors.New("banksim: wrong one-time code")
 
-// checkCode checks customer c's second factor: a TOTP code from the app, or the last code sent
-// by SMS (once). Wrong codes count; the fifth locks the customer out. The caller holds s.mu.
+// TOTP parameters: RFC 6238 defaults, one step of clock skew either way.
+const (
+	totpPeriod = 30
+	totpSkew   = 1
+)
+
+// checkCode checks customer c's second factor: a TOTP code from the app (each time step once:
+// a code, or one of an earlier step, is refused after a later or the same step was accepted),
+// or the last code sent by SMS (once). Wrong codes count; the fifth locks the customer out. The
+// caller holds s.mu.
 func (s *Sim) checkCode(c *Customer, code string) error {
 	if c.locked {
 		return ErrLocked
@@ -437,7 +456,13 @@ func (s *Sim) checkCode(c *Customer, code string) error {
 	now := s.cfg.Now()
 	ok := false
 	if c.TOTPSecret != "" {
-		ok, _ = totp.ValidateCustom(code, c.TOTPSecret, now, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		var step int64
+		if step, ok = totpMatch(c.TOTPSecret, code, now); ok && step <= c.totpStep {
+			ok = false // replayed (RFC 6238 §5.2)
+		}
+		if ok {
+			c.totpStep = step
+		}
 	} else {
 		ok = c.sms != "" && now.Before(c.smsExpires) && subtle.ConstantTimeCompare([]byte(code), []byte(c.sms)) == 1
 		if ok {
@@ -456,7 +481,46 @@ func (s *Sim) checkCode(c *Customer, code string) error {
 	return nil
 }
 
-// Unlock lets a locked-out customer sign in again (the bank's call centre; admin API).
+// totpMatch reports the time step (within totpSkew of now) whose code is code, if any.
+func totpMatch(secret, code string, now time.Time) (int64, bool) {
+	if len(code) != 6 {
+		return 0, false
+	}
+	opts := totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	cur := now.Unix() / totpPeriod
+	for step := cur - totpSkew; step <= cur+totpSkew; step++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), opts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+// checkPasswordAttempt checks pw as customer c's password, counting wrong ones across flows:
+// the MaxWrongPasswords-th in a row locks the customer out (ErrLocked). A locked customer gets ErrLocked
+// whatever pw is, so the answer says nothing about the password. It returns nil, ErrLocked or
+// errWrongPassword. The caller holds s.mu.
+func (s *Sim) checkPasswordAttempt(c *Customer, pw string) error {
+	if c.locked {
+		return ErrLocked
+	}
+	if !c.checkPassword(pw) {
+		c.wrongPasswords++
+		if c.wrongPasswords >= MaxWrongPasswords {
+			c.locked = true
+			return ErrLocked
+		}
+		return errWrongPassword
+	}
+	c.wrongPasswords = 0
+	return nil
+}
+
+var errWrongPassword = errors.New("banksim: wrong password")
+
+// Unlock lets a locked-out customer sign in again (the bank's call centre; admin API): it
+// clears the lock and the counts of wrong codes and passwords.
 func (s *Sim) Unlock(code, login string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -468,6 +532,6 @@ func (s *Sim) Unlock(code, login string) error {
 	if !ok {
 		return fmt.Errorf("customer %s: %w", login, ErrNotFound)
 	}
-	c.locked, c.wrongCodes = false, 0
+	c.locked, c.wrongCodes, c.wrongPasswords = false, 0, 0
 	return nil
 }

@@ -310,7 +310,7 @@ func TestResourceFailuresOnlyForAuthenticatedCalls(t *testing.T) {
 // lost the answer, and its retry with the same key finds the debit made once.
 func TestResourceSlowAnswerGivenUp(t *testing.T) {
 	w := newCoreWorld(t)
-	if err := w.admin.InjectFailures(context.Background(), coreBank, banksim.Failures{Slow: 1, SlowDelay: time.Hour}); err != nil {
+	if err := w.admin.InjectFailures(context.Background(), coreBank, banksim.Failures{Slow: 1, SlowDelay: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
