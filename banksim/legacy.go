@@ -23,6 +23,7 @@ import (
 
 // legacyToken is what a legacy "direct debit" token allows.
 type legacyToken struct {
+	Bank    string // the bank that issued it: the token is nothing at another
 	Client  string
 	Account string // "branch-number"
 }
@@ -88,7 +89,7 @@ func (s *Sim) legacyLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "lg_" + hex.EncodeToString(randomBytes(24))
-	s.core.legacyTokens[tokenHash(tok)] = legacyToken{Client: c.ID, Account: key}
+	s.core.legacyTokens[tokenHash(tok)] = legacyToken{Bank: b.Info.Code, Client: c.ID, Account: key}
 	coreJSON(w, http.StatusCreated, LegacyToken{Token: tok, TokenType: "Bearer", AccountMasked: maskAccount(a.Number)})
 }
 
@@ -102,7 +103,7 @@ func (s *Sim) legacyDebit(w http.ResponseWriter, r *http.Request) {
 	s.core.ensure()
 	lt, ok := s.core.legacyTokens[tokenHash(tok)]
 	s.mu.Unlock()
-	if tok == "" || !ok {
+	if tok == "" || !ok || lt.Bank != b.Info.Code {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		coreErr(w, apiErrf(http.StatusUnauthorized, "unauthorized", "", "a legacy direct-debit token is required"))
 		return
