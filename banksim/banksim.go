@@ -42,6 +42,10 @@ type Config struct {
 	Now func() time.Time
 	// Banks to create (default DefaultBanks).
 	Banks []BankInfo
+	// Legacy serves the 2020 legacy endpoint (legacy.go: holder name + account number + PIN, no
+	// second factor). Off by default: only the simulator's legacy mode needs it, and a
+	// simulator that does not serve it cannot be linked that way by mistake.
+	Legacy bool
 }
 
 // BankInfo names a bank.

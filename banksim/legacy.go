@@ -19,7 +19,8 @@ import (
 //
 // Wrong PINs are counted (AccountStatement.LegacyWrongPINs) but never lock the account: most
 // banks did not lock in 2020, which is what let crews try PINs across many wallets. Only the
-// simulator's legacy mode uses this; nothing in the hardened flow calls it.
+// simulator's legacy mode uses this; nothing in the hardened flow calls it. It is served only
+// with Config.Legacy (emoney banksim --legacy). A token works only at the bank that issued it.
 
 // legacyToken is what a legacy "direct debit" token allows.
 type legacyToken struct {
