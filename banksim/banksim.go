@@ -242,11 +242,11 @@ type Notice struct {
 }
 
 // Failures are faults the admin API injects into a bank's resource APIs (debit, credit, holder,
-// statements), each applying to the next N calls.
+// statements), each applying to the next N calls that pass the token, grant and scope checks.
 type Failures struct {
-	Timeout   int           `json:"timeout"`    // hang until the client gives up
-	Status5xx int           `json:"status_5xx"` // answer 503
-	Slow      int           `json:"slow"`       // answer after SlowDelay
+	Timeout   int           `json:"timeout"`    // do nothing, hang until the client gives up
+	Status5xx int           `json:"status_5xx"` // do nothing, answer 503
+	Slow      int           `json:"slow"`       // handle the call at once, answer after SlowDelay
 	SlowDelay time.Duration `json:"slow_delay"`
 	// LoseAnswer: apply the debit or credit, then answer 503 as if it had not happened.
 	LoseAnswer int `json:"lose_answer"`
