@@ -125,3 +125,10 @@ func TestPasswordLockoutAcrossFlows(t *testing.T) {
 		t.Fatalf("after unlock: %s %s", p.Name, p.Error)
 	}
 }
+
+// Submitting a form the page does not have is an error, not a panic (a locked page has none).
+func TestBrowserSubmitMissingForm(t *testing.T) {
+	if p, err := banksim.NewBrowser().Submit(nil, nil); err == nil || p != nil {
+		t.Fatalf("Submit(nil): %+v %v", p, err)
+	}
+}
