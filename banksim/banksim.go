@@ -42,6 +42,10 @@ type Config struct {
 	Now func() time.Time
 	// Banks to create (default DefaultBanks).
 	Banks []BankInfo
+	// Legacy serves the 2020 legacy endpoint (legacy.go: holder name + account number + PIN, no
+	// second factor). Off by default: only the simulator's legacy mode needs it, and a
+	// simulator that does not serve it cannot be linked that way by mistake.
+	Legacy bool
 }
 
 // BankInfo names a bank.
@@ -87,9 +91,10 @@ type Sim struct {
 	core coreState
 
 	// authorize checks the DPoP-bound access token of a resource request to bank b and returns
-	// the grant it carries. It is called without s.mu and takes it itself. A field so that
-	// resource tests can stand in for the authorization server; New sets the real check
-	// (oauth.go: checkAccessToken, under the lock).
+	// the grant it carries. The caller holds s.mu, and keeps holding it while it checks the
+	// grant and does the work, so that a revocation cannot fall between check and work. A
+	// field so that resource tests can stand in for the authorization server; New sets the
+	// real check (oauth.go: checkAccessToken).
 	authorize func(r *http.Request, b *Bank) (*Grant, error)
 
 	// as is the authorization servers' state: flows, request_uris, codes, tokens, replay
@@ -124,8 +129,14 @@ type Customer struct {
 	// wrongCodes counts one-time codes entered wrong since the last right one; at
 	// MaxWrongCodes the customer is locked out of internet banking.
 	wrongCodes int
-	locked     bool
-	accounts   []string
+	// wrongPasswords counts wrong passwords since the last right one, across flows; at
+	// MaxWrongPasswords the customer is locked out.
+	wrongPasswords int
+	locked         bool
+	// totpStep is the last TOTP time step accepted (RFC 6238 §5.2: a code works once; no
+	// step at or before it is accepted again).
+	totpStep int64
+	accounts []string
 	// sms is the last code sent by SMS and until when it works.
 	sms        string
 	smsExpires time.Time
@@ -133,6 +144,10 @@ type Customer struct {
 
 // MaxWrongCodes is how many wrong one-time codes lock a customer out.
 const MaxWrongCodes = 5
+
+// MaxWrongPasswords is how many wrong internet-banking passwords in a row, over any number of
+// sign-in flows, lock a customer out.
+const MaxWrongPasswords = 10
 
 // Account is a bank account.
 type Account struct {
@@ -159,6 +174,10 @@ type Entry struct {
 	Description  string    `json:"description"`
 	Counterparty string    `json:"counterparty,omitempty"`
 	Key          string    `json:"-"` // the caller's idempotency key
+	// Grant is the grant a debit or credit through the resource APIs was made under (what a
+	// fraud report names); empty for other entries. Not shown: statements are read by any
+	// wallet holding a grant for the account.
+	Grant string `json:"-"`
 }
 
 // Client is a wallet operator registered at a bank (an OAuth client using private_key_jwt).
@@ -223,11 +242,11 @@ type Notice struct {
 }
 
 // Failures are faults the admin API injects into a bank's resource APIs (debit, credit, holder,
-// statements), each applying to the next N calls.
+// statements), each applying to the next N calls that pass the token, grant and scope checks.
 type Failures struct {
-	Timeout   int           `json:"timeout"`    // hang until the client gives up
-	Status5xx int           `json:"status_5xx"` // answer 503
-	Slow      int           `json:"slow"`       // answer after SlowDelay
+	Timeout   int           `json:"timeout"`    // do nothing, hang until the client gives up
+	Status5xx int           `json:"status_5xx"` // do nothing, answer 503
+	Slow      int           `json:"slow"`       // handle the call at once, answer after SlowDelay
 	SlowDelay time.Duration `json:"slow_delay"`
 	// LoseAnswer: apply the debit or credit, then answer 503 as if it had not happened.
 	LoseAnswer int `json:"lose_answer"`
@@ -246,11 +265,7 @@ func New(cfg Config) *Sim {
 		s.banks[info.Code] = &Bank{Info: info, customers: map[string]*Customer{}, accounts: map[string]*Account{},
 			clients: map[string]*Client{}, grants: map[string]*Grant{}}
 	}
-	s.authorize = func(r *http.Request, b *Bank) (*Grant, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.checkAccessToken(r, b)
-	}
+	s.authorize = s.checkAccessToken
 	return s
 }
 
@@ -355,15 +370,16 @@ func (s *Sim) AddAccount(code, customer, branch, number, pin string, balance int
 	b.accounts[a.Key()] = a
 	c.accounts = append(c.accounts, a.Key())
 	if balance != 0 {
-		a.post(s.cfg.Now(), balance, "opening balance", "", "")
+		a.post(s.cfg.Now(), balance, "opening balance", "", "", "")
 	}
 	return a.snapshot(), nil
 }
 
-// post appends a statement entry and moves the balance; the caller holds s.mu.
-func (a *Account) post(at time.Time, amount int64, what, counterparty, key string) Entry {
+// post appends a statement entry and moves the balance; grant is the grant it is made under
+// ("" if none). The caller holds s.mu.
+func (a *Account) post(at time.Time, amount int64, what, counterparty, key, grant string) Entry {
 	a.Balance += amount
-	e := Entry{ID: newID("e"), At: at.UTC(), Amount: amount, Balance: a.Balance, Description: what, Counterparty: counterparty, Key: key}
+	e := Entry{ID: newID("e"), At: at.UTC(), Amount: amount, Balance: a.Balance, Description: what, Counterparty: counterparty, Key: key, Grant: grant}
 	a.Statement = append(a.Statement, e)
 	if key != "" {
 		a.keys[key] = len(a.Statement) - 1
@@ -420,14 +436,23 @@ func (s *Sim) sendCode(b *Bank, c *Customer) bool {
 	return true
 }
 
-// ErrLocked is the error of a customer locked out after MaxWrongCodes wrong codes.
-var ErrLocked = errors.New("banksim: locked out after too many wrong one-time codes")
+// ErrLocked is the error of a customer locked out after MaxWrongCodes wrong codes or
+// MaxWrongPasswords wrong passwords.
+var ErrLocked = errors.New("banksim: locked out after too many wrong attempts")
 
-// ErrWrongCode is the error of a wrong or expired one-time code.
+// ErrWrongCode is the error of a wrong, expired or already used one-time code.
 var ErrWrongCode = errors.New("banksim: wrong one-time code")
 
-// checkCode checks customer c's second factor: a TOTP code from the app, or the last code sent
-// by SMS (once). Wrong codes count; the fifth locks the customer out. The caller holds s.mu.
+// TOTP parameters: RFC 6238 defaults, one step of clock skew either way.
+const (
+	totpPeriod = 30
+	totpSkew   = 1
+)
+
+// checkCode checks customer c's second factor: a TOTP code from the app (each time step once:
+// a code, or one of an earlier step, is refused after a later or the same step was accepted),
+// or the last code sent by SMS (once). Wrong codes count; the fifth locks the customer out. The
+// caller holds s.mu.
 func (s *Sim) checkCode(c *Customer, code string) error {
 	if c.locked {
 		return ErrLocked
@@ -435,7 +460,13 @@ func (s *Sim) checkCode(c *Customer, code string) error {
 	now := s.cfg.Now()
 	ok := false
 	if c.TOTPSecret != "" {
-		ok, _ = totp.ValidateCustom(code, c.TOTPSecret, now, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		var step int64
+		if step, ok = totpMatch(c.TOTPSecret, code, now); ok && step <= c.totpStep {
+			ok = false // replayed (RFC 6238 §5.2)
+		}
+		if ok {
+			c.totpStep = step
+		}
 	} else {
 		ok = c.sms != "" && now.Before(c.smsExpires) && subtle.ConstantTimeCompare([]byte(code), []byte(c.sms)) == 1
 		if ok {
@@ -454,7 +485,46 @@ func (s *Sim) checkCode(c *Customer, code string) error {
 	return nil
 }
 
-// Unlock lets a locked-out customer sign in again (the bank's call centre; admin API).
+// totpMatch reports the time step (within totpSkew of now) whose code is code, if any.
+func totpMatch(secret, code string, now time.Time) (int64, bool) {
+	if len(code) != 6 {
+		return 0, false
+	}
+	opts := totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	cur := now.Unix() / totpPeriod
+	for step := cur - totpSkew; step <= cur+totpSkew; step++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), opts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+// checkPasswordAttempt checks pw as customer c's password, counting wrong ones across flows:
+// the MaxWrongPasswords-th in a row locks the customer out (ErrLocked). A locked customer gets ErrLocked
+// whatever pw is, so the answer says nothing about the password. It returns nil, ErrLocked or
+// errWrongPassword. The caller holds s.mu.
+func (s *Sim) checkPasswordAttempt(c *Customer, pw string) error {
+	if c.locked {
+		return ErrLocked
+	}
+	if !c.checkPassword(pw) {
+		c.wrongPasswords++
+		if c.wrongPasswords >= MaxWrongPasswords {
+			c.locked = true
+			return ErrLocked
+		}
+		return errWrongPassword
+	}
+	c.wrongPasswords = 0
+	return nil
+}
+
+var errWrongPassword = errors.New("banksim: wrong password")
+
+// Unlock lets a locked-out customer sign in again (the bank's call centre; admin API): it
+// clears the lock and the counts of wrong codes and passwords.
 func (s *Sim) Unlock(code, login string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -466,6 +536,6 @@ func (s *Sim) Unlock(code, login string) error {
 	if !ok {
 		return fmt.Errorf("customer %s: %w", login, ErrNotFound)
 	}
-	c.locked, c.wrongCodes = false, 0
+	c.locked, c.wrongCodes, c.wrongPasswords = false, 0, 0
 	return nil
 }

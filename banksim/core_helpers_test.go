@@ -86,8 +86,18 @@ type coreWorld struct {
 
 func newCoreWorld(t *testing.T) *coreWorld {
 	t.Helper()
+	return newCoreWorldWith(t, nil)
+}
+
+// newCoreWorldWith is newCoreWorld with the simulator's Config edited first (e.g. Legacy on).
+func newCoreWorldWith(t *testing.T, edit func(*banksim.Config)) *coreWorld {
+	t.Helper()
 	clock := &coreClock{t: time.Date(2026, 11, 10, 3, 0, 0, 0, time.UTC)}
-	sim := banksim.New(banksim.Config{AdminToken: coreAdmin, Now: clock.Now})
+	cfg := banksim.Config{AdminToken: coreAdmin, Now: clock.Now}
+	if edit != nil {
+		edit(&cfg)
+	}
+	sim := banksim.New(cfg)
 	sim.UseTestTokens()
 	sim.SetWebhookBackoff(5 * time.Millisecond)
 	srv := httptest.NewServer(sim.Handler())

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -18,10 +19,12 @@ import (
 //
 // Wrong PINs are counted (AccountStatement.LegacyWrongPINs) but never lock the account: most
 // banks did not lock in 2020, which is what let crews try PINs across many wallets. Only the
-// simulator's legacy mode uses this; nothing in the hardened flow calls it.
+// simulator's legacy mode uses this; nothing in the hardened flow calls it. It is served only
+// with Config.Legacy (emoney banksim --legacy). A token works only at the bank that issued it.
 
 // legacyToken is what a legacy "direct debit" token allows.
 type legacyToken struct {
+	Bank    string // the bank that issued it: the token is nothing at another
 	Client  string
 	Account string // "branch-number"
 }
@@ -87,7 +90,7 @@ func (s *Sim) legacyLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "lg_" + hex.EncodeToString(randomBytes(24))
-	s.core.legacyTokens[tokenHash(tok)] = legacyToken{Client: c.ID, Account: key}
+	s.core.legacyTokens[tokenHash(tok)] = legacyToken{Bank: b.Info.Code, Client: c.ID, Account: key}
 	coreJSON(w, http.StatusCreated, LegacyToken{Token: tok, TokenType: "Bearer", AccountMasked: maskAccount(a.Number)})
 }
 
@@ -101,12 +104,19 @@ func (s *Sim) legacyDebit(w http.ResponseWriter, r *http.Request) {
 	s.core.ensure()
 	lt, ok := s.core.legacyTokens[tokenHash(tok)]
 	s.mu.Unlock()
-	if tok == "" || !ok {
+	if tok == "" || !ok || lt.Bank != b.Info.Code {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		coreErr(w, apiErrf(http.StatusUnauthorized, "unauthorized", "", "a legacy direct-debit token is required"))
 		return
 	}
-	m, key, err := readMove(w, r)
+	var m MoveRequest
+	var key string
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		err = apiErrf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is over %d bytes", maxBody)
+	} else {
+		m, key, err = readMove(r, body)
+	}
 	if err == nil && m.Payee != "" {
 		err = apiErrf(http.StatusBadRequest, "invalid", "payee", "a legacy debit has no payee: the wallet operator is the payee")
 	}
@@ -139,7 +149,7 @@ func (s *Sim) legacyDebit(w http.ResponseWriter, r *http.Request) {
 		coreErr(w, apiErrf(http.StatusUnprocessableEntity, "insufficient_funds", "amount", "the account's balance is too low for this debit"))
 		return
 	}
-	e := a.post(s.cfg.Now(), -m.Amount, m.Description, payee, k)
+	e := a.post(s.cfg.Now(), -m.Amount, m.Description, payee, k, "")
 	coreJSON(w, http.StatusCreated, movement(e))
 }
 

@@ -3,13 +3,15 @@ package banksim_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"emoney/banksim"
 )
 
 func TestLegacyLinkAndDebit(t *testing.T) {
-	w := newCoreWorld(t)
+	w := newCoreWorldWith(t, withLegacy)
 	link := func(holder, pin string) coreAnswer {
 		t.Helper()
 		b, _ := json.Marshal(banksim.LegacyLink{Client: coreClient, HolderKana: holder, Branch: "001", AccountNumber: "1234567", PIN: pin})
@@ -69,9 +71,52 @@ func TestLegacyLinkAndDebit(t *testing.T) {
 }
 
 func TestLegacyUnknownClient(t *testing.T) {
-	w := newCoreWorld(t)
+	w := newCoreWorldWith(t, withLegacy)
 	b, _ := json.Marshal(banksim.LegacyLink{Client: "nobody", HolderKana: "ﾔﾏﾀﾞ ﾀﾛｳ", Branch: "001", AccountNumber: "1234567", PIN: "4321"})
 	if a := w.do("POST", "/banks/0001/legacy/link", "", "", string(b)); a.Status != 401 || a.errField("field") != "client_id" {
 		t.Errorf("%d %s", a.Status, a.Raw)
+	}
+}
+
+func withLegacy(c *banksim.Config) { c.Legacy = true }
+
+// The legacy endpoint is served only when the simulator is told to.
+func TestLegacyOffByDefault(t *testing.T) {
+	w := newCoreWorld(t)
+	b, _ := json.Marshal(banksim.LegacyLink{Client: coreClient, HolderKana: "ﾔﾏﾀﾞ ﾀﾛｳ", Branch: "001", AccountNumber: "1234567", PIN: "4321"})
+	for _, path := range []string{"/banks/0001/legacy/link", "/banks/0001/legacy/debits"} {
+		req, _ := http.NewRequest("POST", w.url+path, strings.NewReader(string(b)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s without Config.Legacy: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
+
+// A legacy token is the issuing bank's: at another bank, even for an account with the same
+// branch and number, it is nothing.
+func TestLegacyTokenBoundToItsBank(t *testing.T) {
+	w := newCoreWorldWith(t, withLegacy)
+	if _, err := w.sim.AddCustomer("0005", banksim.NewCustomer{LoginID: "jiro", Password: "pw-jiro-1", HolderKana: "ｻﾄｳ ｼﾞﾛｳ", BirthDate: "1980-01-01", Phone: "+819011112222"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.AddAccount("0005", "jiro", "001", "1234567", "9999", 70_000); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(banksim.LegacyLink{Client: coreClient, HolderKana: "ﾔﾏﾀﾞ ﾀﾛｳ", Branch: "001", AccountNumber: "1234567", PIN: "4321"})
+	a := w.do("POST", "/banks/0001/legacy/link", "", "", string(b))
+	tok, _ := a.JSON["token"].(string)
+	if a.Status != 201 || tok == "" {
+		t.Fatalf("link: %d %s", a.Status, a.Raw)
+	}
+	if d := w.do("POST", "/banks/0005/legacy/debits", "Bearer "+tok, "x1", `{"amount":1000}`); d.Status != 401 {
+		t.Fatalf("bank 0001's token at bank 0005: %d %s", d.Status, d.Raw)
+	}
+	if st, _ := w.sim.AccountStatement("0005", "001-1234567"); st.Balance != 70_000 {
+		t.Fatalf("bank 0005's account moved: %d", st.Balance)
 	}
 }

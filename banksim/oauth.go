@@ -388,6 +388,11 @@ func (s *Sim) tokenLocked(r *http.Request) (*tokenResponse, *oauthError) {
 		if rt.revoked || as.families[rt.family] == nil || as.families[rt.family].revoked {
 			return nil, errInvalidGrant("refresh token revoked")
 		}
+		// The key before reuse: only the holder of the token's DPoP key (and of the client's key,
+		// checked above) can burn the family by replaying an old refresh token.
+		if jkt != rt.jkt {
+			return nil, errInvalidGrant("the DPoP proof's key is not the key the refresh token is bound to")
+		}
 		if rt.used {
 			// A rotated-away refresh token came back: someone holds a copy. Stop them both.
 			as.revokeFamily(rt.family)
@@ -395,9 +400,6 @@ func (s *Sim) tokenLocked(r *http.Request) (*tokenResponse, *oauthError) {
 		}
 		if now.After(rt.expires) {
 			return nil, errInvalidGrant("refresh token expired")
-		}
-		if jkt != rt.jkt {
-			return nil, errInvalidGrant("the DPoP proof's key is not the key the refresh token is bound to")
 		}
 		g := b.grants[rt.grant]
 		if g == nil || !g.RevokedAt.IsZero() {
@@ -487,7 +489,8 @@ func (s *Sim) revokeLocked(r *http.Request) *oauthError {
 // tokenError is why a resource request was refused: the contract between checkAccessToken (and
 // anything else guarding a resource) and the resource handlers. Resource handlers call
 //
-//	g, err := s.authorize(r, b) // without s.mu: it takes the lock (checkAccessToken needs it held)
+//	s.mu.Lock()                 // held until the work is done (resources.go: resource)
+//	g, err := s.authorize(r, b) // checkAccessToken needs s.mu held
 //	if err != nil { writeTokenError(w, err); return }
 //	if !g.Has("debit") { writeTokenError(w, insufficientScope("debit")); return }
 //

@@ -41,7 +41,9 @@ func (s *Sim) HandlerWithTestResource() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		s.mu.Lock()
 		g, err := s.authorize(r, b)
+		s.mu.Unlock()
 		if err != nil {
 			writeTokenError(w, err)
 			return

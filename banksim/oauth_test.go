@@ -156,6 +156,7 @@ func TestPARChecks(t *testing.T) {
 		{"negative cap", func(f url.Values) { f.Set("mandate_per_charge", "-1") }, nil, 400, "invalid_request"},
 		{"mandate without debit", func(f url.Values) { f.Set("scope", "holder") }, nil, 400, "invalid_request"},
 		{"no DPoP binding", func(f url.Values) { f.Del("dpop_jkt") }, nil, 400, "invalid_request"},
+		{"dpop_jkt not a thumbprint", func(f url.Values) { f.Set("dpop_jkt", "not-a-thumbprint") }, nil, 400, "invalid_request"},
 		{"dpop_jkt and proof disagree", nil, func() string { return e.proof(other, "POST", e.issuer+"/par", "", nil) }, 400, "invalid_dpop_proof"},
 		{"response_type token", func(f url.Values) { f.Set("response_type", "token") }, nil, 400, "unsupported_response_type"},
 		{"request_uri pushed", func(f url.Values) { f.Set("request_uri", "urn:x") }, nil, 400, "invalid_request"},
@@ -356,12 +357,21 @@ func TestDPoPProofReplayAtTokenEndpoint(t *testing.T) {
 	}
 	f.Set("client_assertion", e.assertion(e.clientKey, nil))
 	e.post("/token", f, p).wantError(t, 400, "invalid_dpop_proof")
-	// A proof with the wrong typ is not a DPoP proof.
-	bad := e.proof(e.dpopKey, "POST", e.issuer+"/par", "", nil)
+	// A proof with the wrong typ, well signed, is not a DPoP proof.
+	bad := rawJWS(t, map[string]any{"typ": "JWT", "alg": "ES256", "jwk": publicJWK(t, e.dpopKey)},
+		map[string]any{"jti": e.jti(), "htm": "POST", "htu": e.issuer + "/par", "iat": e.clock.Now().Unix()}, e.dpopKey)
 	var a authz
 	pf := e.parForm(&a)
 	pf.Del("dpop_jkt")
-	e.post("/par", pf, bad[:len(bad)-4]+"AAAA").wantError(t, 400, "invalid_dpop_proof")
+	e.post("/par", pf, bad).wantError(t, 400, "invalid_dpop_proof")
+	// The same proof with typ dpop+jwt binds the code.
+	good := rawJWS(t, map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": publicJWK(t, e.dpopKey)},
+		map[string]any{"jti": e.jti(), "htm": "POST", "htu": e.issuer + "/par", "iat": e.clock.Now().Unix()}, e.dpopKey)
+	pf = e.parForm(&a)
+	pf.Del("dpop_jkt")
+	if ans := e.post("/par", pf, good); ans.status != http.StatusCreated {
+		t.Errorf("the same proof with typ dpop+jwt: %d %v", ans.status, ans.body)
+	}
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {

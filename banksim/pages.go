@@ -23,8 +23,9 @@ import (
 //	session_expired      no flow behind the cookie, or a form of another flow or step
 //	wrong_password       the login id or password is wrong (the login page again)
 //	too_many_attempts    five wrong passwords in one flow: the flow ends
-//	wrong_code           a wrong one-time code (the code page again)
-//	locked               the customer is locked out after MaxWrongCodes wrong codes: nothing goes on
+//	wrong_code           a wrong, expired or already used one-time code (the code page again)
+//	locked               the customer is locked out after MaxWrongCodes wrong codes or
+//	                     MaxWrongPasswords wrong passwords: nothing goes on, whatever the password
 //	choose_account       consent without one of the customer's accounts (the consent page again)
 
 //go:embed pages/*.html
@@ -35,8 +36,12 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{"yen":
 // flowCookie holds a browser's current authorization flow at one bank.
 const flowCookie = "banksim_flow"
 
-// maxWrongPasswords ends a flow after so many wrong passwords.
+// maxWrongPasswords ends a flow after so many wrong passwords (the customer's own count,
+// MaxWrongPasswords, goes on across flows).
 const maxWrongPasswords = 5
+
+// lockedMessage is the page a locked-out customer sees.
+const lockedMessage = "Internet banking is locked after too many wrong attempts. Call the bank to unlock it."
 
 // flow is one customer's way through the pages, from GET /authorize to the redirect.
 type flow struct {
@@ -174,7 +179,18 @@ func (s *Sim) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	login := r.PostForm.Get("login_id")
 	c := b.customers[login]
-	if c == nil || !c.checkPassword(r.PostForm.Get("password")) {
+	err := errWrongPassword
+	if c != nil {
+		err = s.checkPasswordAttempt(c, r.PostForm.Get("password"))
+	}
+	if errors.Is(err, ErrLocked) {
+		// Checked before the password, and the same answer whatever it was: a locked customer's
+		// page confirms nothing.
+		delete(s.oauth().flows, f.id)
+		errorPage(w, http.StatusForbidden, b.Info, "locked", lockedMessage)
+		return
+	}
+	if err != nil {
 		f.wrongPasswords++
 		if f.wrongPasswords >= maxWrongPasswords {
 			delete(s.oauth().flows, f.id)
@@ -184,11 +200,6 @@ func (s *Sim) loginPage(w http.ResponseWriter, r *http.Request) {
 		d := s.pageFor(b, f)
 		d.Error, d.Message, d.LoginID = "wrong_password", "The login ID or password is wrong.", login
 		render(w, http.StatusOK, "login", d)
-		return
-	}
-	if c.locked {
-		delete(s.oauth().flows, f.id)
-		errorPage(w, http.StatusForbidden, b.Info, "locked", "Internet banking is locked after too many wrong one-time codes. Call the bank to unlock it.")
 		return
 	}
 	f.customer, f.step = c.LoginID, "code"
@@ -220,7 +231,7 @@ func (s *Sim) codePage(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("resend") != "" {
 		if c.locked {
 			delete(s.oauth().flows, f.id)
-			errorPage(w, http.StatusForbidden, b.Info, "locked", "Internet banking is locked after too many wrong one-time codes. Call the bank to unlock it.")
+			errorPage(w, http.StatusForbidden, b.Info, "locked", lockedMessage)
 			return
 		}
 		s.sendCode(b, c)
@@ -230,7 +241,7 @@ func (s *Sim) codePage(w http.ResponseWriter, r *http.Request) {
 	switch err := s.checkCode(c, strings.TrimSpace(r.PostForm.Get("code"))); {
 	case errors.Is(err, ErrLocked):
 		delete(s.oauth().flows, f.id)
-		errorPage(w, http.StatusForbidden, b.Info, "locked", "Internet banking is locked after too many wrong one-time codes. Call the bank to unlock it.")
+		errorPage(w, http.StatusForbidden, b.Info, "locked", lockedMessage)
 		return
 	case err != nil:
 		d := s.codeData(b, f, c)

@@ -78,6 +78,9 @@ func (b *Browser) Get(rawURL string) (*Page, error) {
 // Submit sends form f with values set over its fields (set a submit button's name=value there
 // too, e.g. "decision": "allow").
 func (b *Browser) Submit(f *Form, values url.Values) (*Page, error) {
+	if f == nil {
+		return nil, errors.New("banksim: no such form on the page")
+	}
 	v := url.Values{}
 	for k, x := range f.Fields {
 		v[k] = append([]string(nil), x...)

@@ -1,6 +1,7 @@
 package banksim
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,7 +19,8 @@ import (
 // answers {"error":{"code","message","field","reason"}} with the wallet's codes. Debits and
 // credits need an Idempotency-Key: the same key with the same body gives the same answer, with a
 // different body 409 conflict. Refusals are not remembered: a refused debit retried with its key
-// is judged again. Injected failures (Failures) apply to the next calls of any of the four.
+// is judged again. Injected failures (Failures) apply to the next authenticated calls of any of
+// the four.
 
 func (s *Sim) mountResources(mux *http.ServeMux) {
 	mux.HandleFunc("GET /banks/{code}/api/holder", s.resource("holder", s.holder))
@@ -31,74 +33,133 @@ func (s *Sim) mountResources(mux *http.ServeMux) {
 // is zero.
 const DefaultSlowDelay = 2 * time.Second
 
-// resource wraps a resource handler: injected failures first (the bank is down before it reads
-// anything), then the access token, the grant's bank, revocation and scope.
-func (s *Sim) resource(scope string, h func(http.ResponseWriter, *http.Request, *Bank, *Grant) error) http.HandlerFunc {
+// resource wraps a resource handler. The body is read first, before any lock, so that nothing
+// between the checks and the work waits on the client. Then, in ONE s.mu section: the access
+// token (s.authorize), the grant's bank, revocation and scope, the injected failures (so that
+// only the wallet's authenticated calls take them) and the handler itself. A grant revoked (and
+// mandate_revoked sent) before that section starts stops the call; one revoked after it is
+// revoked after the money moved, never in between.
+//
+// h runs with s.mu held and writes its answer (or returns an error to answer).
+func (s *Sim) resource(scope string, h func(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, body []byte) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, ok := s.coreBank(w, r)
 		if !ok {
 			return
 		}
-		s.mu.Lock()
-		f := &b.failures
-		var timeout, fail bool
-		var slow time.Duration
-		switch {
-		case f.Timeout > 0:
-			f.Timeout--
-			timeout = true
-		case f.Status5xx > 0:
-			f.Status5xx--
-			fail = true
-		case f.Slow > 0:
-			f.Slow--
-			slow = f.SlowDelay
-			if slow <= 0 {
-				slow = DefaultSlowDelay
-			}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			coreErr(w, apiErrf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is over %d bytes", maxBody))
+			return
 		}
+		var held answer // a slow answer, written once the lock is released and the delay is over
+		s.mu.Lock()
+		fault, slow := s.serveResource(w, &held, r, b, scope, body, h)
 		s.mu.Unlock()
-		switch {
-		case timeout:
-			// Read the body first: net/http notices the client hanging up (and ends
-			// r.Context()) only once the body is consumed.
-			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, maxBody))
-			<-r.Context().Done() // hold until the client gives up
-			return
-		case fail:
+		switch fault {
+		case faultTimeout:
+			<-r.Context().Done() // hold until the client gives up; nothing was done
+		case faultUnavailable:
 			coreErr(w, errUnavailable)
-			return
-		case slow > 0:
+		case faultSlow:
 			t := time.NewTimer(slow)
+			defer t.Stop()
 			select {
 			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
+				held.writeTo(w)
+			case <-r.Context().Done(): // the client gave up: the call was handled, its answer is lost
 			}
 		}
-
-		g, err := s.authorize(r, b)
-		if err != nil {
-			writeTokenError(w, err)
-			return
-		}
-		s.mu.Lock()
-		bad := g == nil || g.Bank != b.Info.Code || !g.RevokedAt.IsZero()
-		has := !bad && g.Has(scope)
-		s.mu.Unlock()
-		if bad {
-			resourceAuthError(w, http.StatusUnauthorized, "invalid_token", "", "the grant behind this token is revoked or not at this bank")
-			return
-		}
-		if !has {
-			resourceAuthError(w, http.StatusForbidden, "insufficient_scope", scope, "this token's grant does not include scope "+scope)
-			return
-		}
-		if err := h(w, r, b, g); err != nil {
-			coreErr(w, err)
-		}
 	}
+}
+
+// fault is an injected failure a resource call took.
+type fault int
+
+const (
+	faultNone fault = iota
+	faultTimeout
+	faultUnavailable
+	faultSlow
+)
+
+// serveResource is the locked part of resource: the caller holds s.mu. It answers token
+// problems itself; an injected timeout or 5xx it returns without doing anything; for a slow
+// answer it runs h into held and returns the delay.
+func (s *Sim) serveResource(w http.ResponseWriter, held *answer, r *http.Request, b *Bank, scope string, body []byte,
+	h func(http.ResponseWriter, *http.Request, *Bank, *Grant, []byte) error) (fault, time.Duration) {
+	g, err := s.authorize(r, b)
+	if err != nil {
+		writeTokenError(w, err)
+		return faultNone, 0
+	}
+	if g == nil || g.Bank != b.Info.Code || !g.RevokedAt.IsZero() {
+		resourceAuthError(w, http.StatusUnauthorized, "invalid_token", "", "the grant behind this token is revoked or not at this bank")
+		return faultNone, 0
+	}
+	if !g.Has(scope) {
+		resourceAuthError(w, http.StatusForbidden, "insufficient_scope", scope, "this token's grant does not include scope "+scope)
+		return faultNone, 0
+	}
+	f := &b.failures
+	var slow time.Duration
+	switch {
+	case f.Timeout > 0:
+		f.Timeout--
+		return faultTimeout, 0
+	case f.Status5xx > 0:
+		f.Status5xx--
+		return faultUnavailable, 0
+	case f.Slow > 0:
+		f.Slow--
+		if slow = f.SlowDelay; slow <= 0 {
+			slow = DefaultSlowDelay
+		}
+		w = held
+	}
+	if err := h(w, r, b, g, body); err != nil {
+		coreErr(w, err)
+	}
+	if slow > 0 {
+		return faultSlow, slow
+	}
+	return faultNone, 0
+}
+
+// answer is a response kept to be written later (a slow answer).
+type answer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *answer) Header() http.Header {
+	if a.header == nil {
+		a.header = http.Header{}
+	}
+	return a.header
+}
+
+func (a *answer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+func (a *answer) Write(p []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(p)
+}
+
+func (a *answer) writeTo(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body.Bytes())
 }
 
 // errUnavailable is the answer of an injected 5xx and of a lost answer.
@@ -132,9 +193,7 @@ type Holder struct {
 	AccountMasked string `json:"account_masked"` // last three digits of the number
 }
 
-func (s *Sim) holder(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Sim) holder(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, _ []byte) error {
 	a, err := grantAccount(b, g)
 	if err != nil {
 		return err
@@ -163,13 +222,14 @@ type Movement struct {
 	At          time.Time `json:"at"`
 }
 
-func readMove(w http.ResponseWriter, r *http.Request) (MoveRequest, string, error) {
+// readMove checks the Idempotency-Key and the body of a debit or credit.
+func readMove(r *http.Request, body []byte) (MoveRequest, string, error) {
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return MoveRequest{}, "", err
 	}
 	var m MoveRequest
-	if err := coreDecode(w, r, &m); err != nil {
+	if err := coreDecodeBytes(body, &m); err != nil {
 		return m, "", err
 	}
 	if err := checkYen(m.Amount); err != nil {
@@ -209,13 +269,12 @@ func loseAnswer(b *Bank) bool {
 	return false
 }
 
-func (s *Sim) debit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
-	m, key, err := readMove(w, r)
+// debit pulls money under g's mandate; the caller (resource) holds s.mu.
+func (s *Sim) debit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, body []byte) error {
+	m, key, err := readMove(r, body)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, err := grantAccount(b, g)
 	if err != nil {
 		return err
@@ -246,7 +305,7 @@ func (s *Sim) debit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) e
 	if a.Balance < m.Amount {
 		return apiErrf(http.StatusUnprocessableEntity, "insufficient_funds", "amount", "the account's balance is too low for this debit")
 	}
-	e := a.post(now, -m.Amount, m.Description, m.Payee, k)
+	e := a.post(now, -m.Amount, m.Description, m.Payee, k, g.ID)
 	g.charged[mon] += m.Amount
 	if loseAnswer(b) {
 		return errUnavailable
@@ -255,16 +314,15 @@ func (s *Sim) debit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) e
 	return nil
 }
 
-func (s *Sim) credit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
-	m, key, err := readMove(w, r)
+// credit pays money into g's account; the caller (resource) holds s.mu.
+func (s *Sim) credit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, body []byte) error {
+	m, key, err := readMove(r, body)
 	if err != nil {
 		return err
 	}
 	if m.Payee != "" {
 		return apiErrf(http.StatusBadRequest, "invalid", "payee", "a credit has no payee")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, err := grantAccount(b, g)
 	if err != nil {
 		return err
@@ -280,7 +338,7 @@ func (s *Sim) credit(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) 
 	if i, ok := a.keys[k]; ok {
 		return replay(w, a.Statement[i], m.Amount, from, m.Description)
 	}
-	e := a.post(s.cfg.Now(), m.Amount, m.Description, from, k)
+	e := a.post(s.cfg.Now(), m.Amount, m.Description, from, k, g.ID)
 	if loseAnswer(b) {
 		return errUnavailable
 	}
@@ -297,7 +355,7 @@ type Statement struct {
 	Entries       []Entry `json:"entries"` // oldest first
 }
 
-func (s *Sim) statements(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant) error {
+func (s *Sim) statements(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, _ []byte) error {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -306,8 +364,6 @@ func (s *Sim) statements(w http.ResponseWriter, r *http.Request, b *Bank, g *Gra
 		}
 		limit = n
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, err := grantAccount(b, g)
 	if err != nil {
 		return err

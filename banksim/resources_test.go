@@ -3,6 +3,7 @@ package banksim_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -231,4 +232,97 @@ func TestResourceFailures(t *testing.T) {
 			t.Fatalf("retry after a lost answer: %d %s (last entry %s, balance %d)", again.Status, again.Raw, last.ID, w.balance())
 		}
 	})
+}
+
+// A debit or credit whose body is still on its way when the grant is revoked (and
+// mandate_revoked sent) must not move money: the grant is checked in the same locked step as
+// the movement, after the body has arrived.
+func TestResourceRevokedWhileBodyInFlight(t *testing.T) {
+	for _, tc := range []struct{ path, body string }{
+		{"/banks/0001/api/debits", `{"amount":1000,"payee":"emoney"}`},
+		{"/banks/0001/api/credits", `{"amount":1000}`},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			w := newCoreWorld(t)
+			pr, pw := io.Pipe()
+			req, _ := http.NewRequest("POST", w.url+tc.path, pr)
+			req.Header.Set("Authorization", "DPoP g-full")
+			req.Header.Set("Idempotency-Key", "race-1")
+			done := make(chan *http.Response, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- resp
+			}()
+			// Headers sent, body not: before the fix the token and grant were checked here.
+			time.Sleep(200 * time.Millisecond)
+			if d, err := w.sim.RevokeGrant(context.Background(), coreBank, "g-full"); err != nil || !d.Delivered {
+				t.Fatalf("revoke: %v %+v", err, d)
+			}
+			io.WriteString(pw, tc.body)
+			pw.Close()
+			resp := <-done
+			if resp == nil {
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || w.balance() != 100_000 {
+				t.Fatalf("moved after the grant was revoked and mandate_revoked sent: %d, balance %d", resp.StatusCode, w.balance())
+			}
+		})
+	}
+}
+
+// Injected failures are taken only by calls that pass the token and grant checks: a stranger's
+// call cannot use them up, and is answered 401 as always.
+func TestResourceFailuresOnlyForAuthenticatedCalls(t *testing.T) {
+	w := newCoreWorld(t)
+	if err := w.admin.InjectFailures(context.Background(), coreBank, banksim.Failures{Status5xx: 1, LoseAnswer: 1}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"amount":1000,"payee":"emoney"}`
+	for _, tok := range []string{"", "g-nope"} {
+		if a := w.do("POST", "/banks/0001/api/debits", tok, "k1", body); a.Status != 401 {
+			t.Fatalf("token %q: %d %s", tok, a.Status, a.Raw)
+		}
+	}
+	if a := w.do("GET", "/banks/0001/api/statements", "g-holder", "", ""); a.Status != 403 {
+		t.Fatalf("scope missing: %d %s", a.Status, a.Raw)
+	}
+	if f, _ := w.admin.PendingFailures(context.Background(), coreBank); f.Status5xx != 1 || f.LoseAnswer != 1 {
+		t.Fatalf("refused calls took injected failures: %+v", f)
+	}
+	if a := w.do("POST", "/banks/0001/api/debits", "g-full", "k1", body); a.Status != 503 || w.balance() != 100_000 {
+		t.Fatalf("the wallet's call: %d %s, balance %d", a.Status, a.Raw, w.balance())
+	}
+	// lose_answer: applied, answered 503; the retry with the key gets the original entry.
+	if a := w.do("POST", "/banks/0001/api/debits", "g-full", "k1", body); a.Status != 503 || w.balance() != 99_000 {
+		t.Fatalf("lost answer: %d %s, balance %d", a.Status, a.Raw, w.balance())
+	}
+	if a := w.do("POST", "/banks/0001/api/debits", "g-full", "k1", body); a.Status != 201 || a.Header.Get("Idempotent-Replayed") != "true" || w.balance() != 99_000 {
+		t.Fatalf("retry: %d %s, balance %d", a.Status, a.Raw, w.balance())
+	}
+}
+
+// A slow answer is a call handled at once and answered late: a client that gives up first has
+// lost the answer, and its retry with the same key finds the debit made once.
+func TestResourceSlowAnswerGivenUp(t *testing.T) {
+	w := newCoreWorld(t)
+	if err := w.admin.InjectFailures(context.Background(), coreBank, banksim.Failures{Slow: 1, SlowDelay: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", w.url+"/banks/0001/api/debits", strings.NewReader(`{"amount":1000,"payee":"emoney"}`))
+	req.Header.Set("Authorization", "DPoP g-full")
+	req.Header.Set("Idempotency-Key", "s1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d before the delay", resp.StatusCode)
+	}
+	if a := w.do("POST", "/banks/0001/api/debits", "g-full", "s1", `{"amount":1000,"payee":"emoney"}`); a.Status != 201 || a.Header.Get("Idempotent-Replayed") != "true" || w.balance() != 99_000 {
+		t.Fatalf("retry after giving up: %d %s, balance %d", a.Status, a.Raw, w.balance())
+	}
 }

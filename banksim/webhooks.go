@@ -197,19 +197,7 @@ func (s *Sim) ReportFraud(ctx context.Context, code, account, entryID string) (D
 	}
 	fr := FraudReport{Branch: a.Branch, Account: a.Number, EntryID: e.ID, Amount: -e.Amount, At: e.At, Payee: e.Counterparty}
 	if strings.HasPrefix(e.Key, "debit|") {
-		// The newest debit grant of that client for the account made before the debit.
-		var best *Grant
-		for _, g := range b.grants {
-			if g.Client != client || g.Account != account || !g.Has("debit") || g.CreatedAt.After(e.At) {
-				continue
-			}
-			if best == nil || g.CreatedAt.After(best.CreatedAt) || (g.CreatedAt.Equal(best.CreatedAt) && g.ID < best.ID) {
-				best = g
-			}
-		}
-		if best != nil {
-			fr.GrantID = best.ID
-		}
+		fr.GrantID = e.Grant // recorded when the debit was made: exactly the grant it was pulled under
 	}
 	s.mu.Unlock()
 	return s.sendWebhook(ctx, code, client, "fraud_report", fr)

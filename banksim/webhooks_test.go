@@ -140,3 +140,22 @@ func isAdminErr(err error, status int, code string) bool {
 	var ae *banksim.AdminError
 	return errors.As(err, &ae) && ae.Status == status && ae.Code == code
 }
+
+// The fraud report names the grant the debit was pulled under, even when the same client holds a
+// newer grant for the account (say a link the wallet refused) that was never used.
+func TestFraudReportNamesTheDebitsOwnGrant(t *testing.T) {
+	w := newCoreWorld(t)
+	w.clock.Set(w.clock.Now().Add(time.Hour))
+	w.sim.AddTestGrant(banksim.Grant{ID: "g-other", Bank: coreBank, Client: coreClient, Customer: "taro", Account: coreAccount,
+		Scope: []string{"debit"}, Mandate: banksim.Mandate{Payee: "mule", PerCharge: 1, Monthly: 1}, CreatedAt: w.clock.Now()})
+	w.clock.Set(w.clock.Now().Add(time.Hour))
+	a := w.do("POST", "/banks/0001/api/debits", "g-full", "d1", `{"amount":1000,"payee":"emoney"}`)
+	if a.Status != 201 {
+		t.Fatal(a.Raw)
+	}
+	d, err := w.sim.ReportFraud(context.Background(), coreBank, coreAccount, a.JSON["id"].(string))
+	var fr banksim.FraudReport
+	if err != nil || json.Unmarshal(d.Event.Data, &fr) != nil || fr.GrantID != "g-full" {
+		t.Fatalf("debit pulled under g-full reported as %s (%v)", d.Event.Data, err)
+	}
+}

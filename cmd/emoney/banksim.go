@@ -14,20 +14,21 @@ import (
 )
 
 // cmdBanksim runs the bank simulator standalone: every bank's authorization server, resource
-// APIs, partner notifications, legacy endpoint and the admin API on one listener, until SIGINT or
-// SIGTERM. State is in memory and gone when it stops.
+// APIs, partner notifications, the admin API and (with --legacy) the 2020 legacy endpoint on one
+// listener, until SIGINT or SIGTERM. State is in memory and gone when it stops.
 func cmdBanksim(ctx context.Context, e env, args []string) error {
 	fs := e.flags("banksim")
 	addr := fs.String("addr", "127.0.0.1:9000", "listen address")
 	token := fs.String("admin-token", e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), "bearer token of the admin API (env EMONEY_BANKSIM_ADMIN_TOKEN; default: one is generated and printed)")
 	seed := fs.Int("seed-customers", 0, "demo customers (with one account each) to create per bank")
+	legacy := fs.Bool("legacy", false, "also serve the 2020 legacy endpoint (holder name + account number + PIN, no second factor), for the simulator's legacy mode")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *seed < 0 || *seed > 999 {
 		return errors.New("--seed-customers is 0 to 999")
 	}
-	bs, err := startBanksim(*addr, *token, *seed)
+	bs, err := startBanksim(*addr, *token, *seed, *legacy)
 	if err != nil {
 		return err
 	}
@@ -38,6 +39,9 @@ func cmdBanksim(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(out, "emoney banksim: serving on %s (%d banks; state in memory)\n", base, len(banks))
 	for _, b := range banks {
 		fmt.Fprintf(out, "  %s  %-28s %-8s issuer %s\n", b.Code, b.Name, b.Kind, sim.Issuer(b.Code))
+	}
+	if *legacy {
+		fmt.Fprintf(out, "legacy endpoint ON (--legacy): %s/banks/{code}/legacy/link takes holder name, account number and PIN, no second factor\n", base)
 	}
 	if bs.generated {
 		// A development tool: the operator needs the token it made, so it is shown (once).
@@ -71,8 +75,9 @@ type runningBanksim struct {
 }
 
 // startBanksim starts a simulator on addr ("127.0.0.1:0" for any free port) with the admin
-// token (generated if empty) and seed demo customers per bank.
-func startBanksim(addr, token string, seed int) (*runningBanksim, error) {
+// token (generated if empty), seed demo customers per bank, and the 2020 legacy endpoint if
+// legacy.
+func startBanksim(addr, token string, seed int, legacy bool) (*runningBanksim, error) {
 	bs := &runningBanksim{token: token, generated: token == "", served: make(chan error, 1)}
 	if bs.generated {
 		b := make([]byte, 24)
@@ -86,7 +91,7 @@ func startBanksim(addr, token string, seed int) (*runningBanksim, error) {
 		return nil, fmt.Errorf("bank simulator address: %w", err)
 	}
 	bs.base = "http://" + ln.Addr().String()
-	bs.sim = banksim.New(banksim.Config{BaseURL: bs.base, AdminToken: bs.token})
+	bs.sim = banksim.New(banksim.Config{BaseURL: bs.base, AdminToken: bs.token, Legacy: legacy})
 	if seed > 0 {
 		if bs.seeded, err = bs.sim.Seed(seed); err != nil {
 			ln.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -80,5 +81,33 @@ func TestBanksimFlags(t *testing.T) {
 		if _, _, err := cli(t, nil, args...); err == nil {
 			t.Errorf("%v: want an error", args)
 		}
+	}
+}
+
+// The 2020 legacy endpoint is served only with --legacy.
+func TestBanksimLegacyFlag(t *testing.T) {
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Post(url+"/banks/0001/legacy/link", "application/json", strings.NewReader(`{"client_id":"nobody"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Output is read after stop, once run has returned and printed everything.
+	url, out, stop := runBanksimCmd(t, nil, "--admin-token", "t")
+	if got := status(url); got != http.StatusNotFound {
+		t.Errorf("legacy endpoint without --legacy: %d, want 404", got)
+	}
+	if err := stop(); err != nil || strings.Contains(out.String(), "legacy endpoint ON") {
+		t.Errorf("without --legacy: %v\n%s", err, out.String())
+	}
+	url, out, stop = runBanksimCmd(t, nil, "--admin-token", "t", "--legacy")
+	if got := status(url); got != http.StatusBadRequest {
+		t.Errorf("legacy endpoint with --legacy, malformed request: %d, want 400", got)
+	}
+	if err := stop(); err != nil || !strings.Contains(out.String(), "legacy endpoint ON") {
+		t.Errorf("does not say the legacy endpoint is on: %v\n%s", err, out.String())
 	}
 }

@@ -134,7 +134,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	// Development runs the bank simulator beside the API (specs/cli.md "Modes"); production never.
 	if !cfg.production() && *banksimAddr != "off" {
-		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), 0)
+		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), 0, false)
 		if err != nil {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
