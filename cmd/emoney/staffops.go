@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"emoney"
 	"emoney/identity"
 )
 
@@ -11,34 +12,34 @@ import (
 // revoked at once (audited, actor "cli"). Running servers refuse its tokens within the 2 s they
 // trust a checked session.
 func cmdStaffDisable(ctx context.Context, e env, args []string) error {
-	fs := e.flags("staff disable")
-	db := e.dbFlag(fs)
-	keyset := e.keysetFlag(fs)
-	email := fs.String("email", "", "the staff member's e-mail address")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ids, closeAll, err := openIdentity(ctx, e, *db, *keyset)
-	if err != nil {
-		return err
-	}
-	defer closeAll()
-	u, err := ids.StaffByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
-	n, err := ids.DisableStaff(ctx, u.ID, "cli")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "staff account %s (%s) disabled; %d sessions revoked\n", u.ID, u.Role, n)
-	return nil
+	return onStaff(ctx, e, "staff disable", args, func(ids *identity.Service, u emoney.User) error {
+		n, err := ids.DisableStaff(ctx, u.ID, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "staff account %s (%s) disabled; %d sessions revoked\n", u.ID, u.Role, n)
+		return nil
+	})
 }
 
 // cmdStaffReissue prints a new one-time enrolment code for a staff member who never enrolled
 // (their code expired or was lost); the old code stops working. Audited.
 func cmdStaffReissue(ctx context.Context, e env, args []string) error {
-	fs := e.flags("staff reissue")
+	return onStaff(ctx, e, "staff reissue", args, func(ids *identity.Service, u emoney.User) error {
+		code, err := ids.ReissueEnrolment(ctx, u.ID, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "staff account %s (%s): a new one-time enrolment code, good for %s, replaces the old one (POST /api/v1/staff/enrol):\n", u.ID, u.Role, identity.EnrolmentTTL)
+		fmt.Fprintln(e.stdout, code)
+		return nil
+	})
+}
+
+// onStaff parses a staff command's flags (--db, --keyset, --email), finds the staff member and
+// runs fn on them.
+func onStaff(ctx context.Context, e env, name string, args []string, fn func(*identity.Service, emoney.User) error) error {
+	fs := e.flags(name)
 	db := e.dbFlag(fs)
 	keyset := e.keysetFlag(fs)
 	email := fs.String("email", "", "the staff member's e-mail address")
@@ -54,11 +55,5 @@ func cmdStaffReissue(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	code, err := ids.ReissueEnrolment(ctx, u.ID, "cli")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "staff account %s (%s): a new one-time enrolment code, good for %s, replaces the old one (POST /api/v1/staff/enrol):\n", u.ID, u.Role, identity.EnrolmentTTL)
-	fmt.Fprintln(e.stdout, code)
-	return nil
+	return fn(ids, u)
 }
