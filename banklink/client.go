@@ -444,6 +444,12 @@ func (w *Wallet) Finish(ctx context.Context, f *Flow, callback url.Values) (Toke
 	if !now.Before(f.ExpiresAt) {
 		return Tokens{}, fail(ErrFlowExpired, emoney.EInvalid, "", "", "the flow expired before the callback; start again")
 	}
+	// The bank's metadata before the flow is spent: a bank that cannot be reached now leaves
+	// the flow for a retry of the same callback (the code is sent only below).
+	b, err := w.bank(ctx, f.Issuer)
+	if err != nil {
+		return Tokens{}, err
+	}
 	f.Spent = true
 	if e := callback.Get("error"); e != "" {
 		if e == "access_denied" {
@@ -454,10 +460,6 @@ func (w *Wallet) Finish(ctx context.Context, f *Flow, callback url.Values) (Toke
 	code := callback["code"]
 	if len(code) != 1 || code[0] == "" {
 		return Tokens{}, fail(ErrProtocol, emoney.EInternal, "", "", "the callback carries no code")
-	}
-	b, err := w.bank(ctx, f.Issuer)
-	if err != nil {
-		return Tokens{}, err
 	}
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
