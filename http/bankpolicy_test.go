@@ -51,7 +51,10 @@ func TestBankPolicyNeedsFreshStepUp(t *testing.T) {
 	s.MatchLink = 95
 	for name, call := range map[string]func() error{
 		"policy": func() error { _, err := admin.SetBankPolicy(ctx, "0001", s); return err },
-		"pull":   func() error { _, err := admin.PullKillSwitch(ctx, "0001", "new_links", "bank asked", time.Time{}); return err },
+		"pull": func() error {
+			_, err := admin.PullKillSwitch(ctx, "0001", "new_links", "bank asked", time.Time{})
+			return err
+		},
 	} {
 		if err := call(); emoney.ErrorCode(err) != emoney.EChallengeRequired {
 			t.Errorf("%s with a stale step-up: %v, want challenge_required", name, err)
