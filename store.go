@@ -207,6 +207,14 @@ type ReadTx interface {
 	// DeliveryCounts returns how many deliveries are in each status (statuses with none are
 	// left out).
 	DeliveryCounts(ctx context.Context) (map[DeliveryStatus]int64, error)
+
+	// ---- bank policies and kill switches (package bankpolicy; migration 0015)
+
+	// BankPolicy returns the stored policy of the bank with the given code, or not_found if it
+	// has none (its policy is then DefaultBankPolicy).
+	BankPolicy(ctx context.Context, code string) (BankPolicy, error)
+	// BankPolicies returns every stored bank policy, ordered by bank code.
+	BankPolicies(ctx context.Context) ([]BankPolicy, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -383,4 +391,12 @@ type Tx interface {
 	// HTTP status and error, NextAt (pending) or the delivery time (delivered), and the claim
 	// let go. not_found if there is no such delivery; conflict if o.Claim no longer holds it.
 	RecordDelivery(ctx context.Context, o DeliveryOutcome) error
+
+	// ---- bank policies and kill switches (package bankpolicy; migration 0015)
+
+	// SaveBankPolicy records p as its bank's policy if the stored one has version p.Version-1
+	// (p.Version 1: the bank has none stored yet), replacing it. Optimistic concurrency:
+	// conflict if the stored version is any other (someone changed it since it was read);
+	// invalid if p.Version < 1. Concurrent saves of one version: one wins, the others conflict.
+	SaveBankPolicy(ctx context.Context, p BankPolicy) error
 }

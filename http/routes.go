@@ -70,6 +70,13 @@ func (s *Server) routes() http.Handler {
 	// Webhooks: a merchant sets where its events go (and gets a new signing secret).
 	mux.Handle("PUT /api/v1/partner/webhook", s.wrap(s.partner(s.setWebhook, emoney.RoleMerchant)))
 	mux.Handle("GET /api/v1/partner/webhook", s.wrap(s.partner(s.getWebhook, emoney.RoleMerchant)))
+	// Per-bank policies and kill switches (api_bankpolicy.go): any staff member reads; admins
+	// change policies; senior analysts and admins pull and release kill switches.
+	mux.Handle("GET /api/v1/staff/banks", s.wrap(s.user(s.listBanks, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("GET /api/v1/staff/banks/{code}", s.wrap(s.user(s.getBank, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("PUT /api/v1/staff/banks/{code}/policy", s.wrap(s.user(s.setPolicy, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/banks/{code}/killswitch/{which}", s.wrap(s.user(s.killSwitch(true), emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("DELETE /api/v1/staff/banks/{code}/killswitch/{which}", s.wrap(s.user(s.killSwitch(false), emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -20,6 +20,7 @@ import (
 
 	"emoney"
 	"emoney/alerts"
+	"emoney/bankpolicy"
 	"emoney/identity"
 	"emoney/kyc"
 	"emoney/ledger"
@@ -58,6 +59,7 @@ type Server struct {
 	banks    *money.BankOps // nil: no banks configured
 	payees   *payees.Service
 	webhooks *webhook.Service
+	policies *bankpolicy.Service // nil: the bank policy routes answer not_found
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -73,6 +75,8 @@ type Deps struct {
 	Banks    *money.BankOps // top-ups and withdrawals; nil: none
 	Payees   *payees.Service
 	Webhooks *webhook.Service // merchants' endpoints; nil: the webhook routes answer not_found
+	// BankPolicies are the banks' policies and kill switches (staff API); nil: not_found.
+	BankPolicies *bankpolicy.Service
 }
 
 // New returns a server over deps. Nothing listens until Listen.
@@ -88,6 +92,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: deps.Store, ledger: deps.Ledger, identity: deps.Identity, money: deps.Money, alerts: deps.Alerts,
 		kyc: deps.KYC, banks: deps.Banks, payees: deps.Payees, webhooks: deps.Webhooks}
+	s.policies = deps.BankPolicies
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

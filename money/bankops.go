@@ -11,6 +11,7 @@ import (
 	"emoney"
 	"emoney/alerts"
 	"emoney/bank"
+	"emoney/bankpolicy"
 	"emoney/identity"
 	"emoney/ledger"
 )
@@ -63,6 +64,10 @@ type BankConfig struct {
 	AlertAfter time.Duration
 	// CallTimeout bounds one call to a bank; running out of it means the outcome is unknown.
 	CallTimeout time.Duration
+	// Policies are the banks' policies and kill switches: a disabled bank, or one whose
+	// top-ups or withdrawals switch is pulled, is refused (suspended) before anything is held.
+	// nil: every configured bank is open.
+	Policies *bankpolicy.Service
 }
 
 // BankOps moves money between wallets and customers' bank accounts: top-ups and withdrawals.
@@ -92,12 +97,16 @@ func NewBankOps(svc *Service, cfg BankConfig) *BankOps {
 	return &BankOps{svc: svc, cfg: cfg}
 }
 
+// Banks returns the configured banks, ordered by code.
+func (b *BankOps) Banks() []bank.Bank { return b.cfg.Banks.List() }
+
 // TopUp pulls amount from p's account at the bank with the given code into p's wallet, under
 // p's idempotency key. It returns the operation succeeded or pending (the bank's answer was
 // lost: the reconciler finishes it), or a declined error with the bank's reason (the hold is
 // voided, nothing moved). The same key again returns the same operation in its current status,
 // without calling the bank again. Errors: invalid (bank, amount), limit_exceeded, those of the
-// limits hook, conflict (key reused), declined, internal.
+// limits hook, suspended (the bank is disabled or its kill switch pulled: nothing held),
+// conflict (key reused), declined, internal.
 func (b *BankOps) TopUp(ctx context.Context, p identity.Principal, key, code string, amount int64) (BankOp, error) {
 	return b.start(ctx, p, key, KindTopUp, code, amount)
 }
@@ -146,6 +155,17 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	replay, err := b.seen(ctx, p.LedgerPrincipal(), key)
 	if err != nil {
 		return BankOp{}, err
+	}
+	// A kill switch stops new operations before any money is held; a retry of one made
+	// earlier still answers how that one stands.
+	if !replay && b.cfg.Policies != nil {
+		which := emoney.SwitchTopUps
+		if kind == KindWithdrawal {
+			which = emoney.SwitchWithdrawals
+		}
+		if err := b.cfg.Policies.Check(ctx, code, which); err != nil {
+			return BankOp{}, err
+		}
 	}
 	tr, err := b.svc.submit(ctx, p, key, op)
 	if err != nil {

@@ -30,6 +30,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("BankOps", func(t *testing.T) { runBankOps(t, newDB) })
 	t.Run("Passkeys", func(t *testing.T) { runPasskeys(t, newDB) })
 	t.Run("StaffOps", func(t *testing.T) { runStaffOps(t, newDB) })
+	t.Run("BankPolicies", func(t *testing.T) { runBankPolicies(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
 }

@@ -39,6 +39,7 @@ Commands:
   staff reissue   a new enrolment code for staff who never enrolled (audited)
   keys create     write a new keyset file for personal data (production needs one)
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
+  bank killswitch pull or release a bank's topups/withdrawals/new_links switch (audited, actor "cli")
   version         print the version
 
 Every command that touches data takes --db (env EMONEY_DB): sqlite:PATH or postgres://…
@@ -83,7 +84,7 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdBackup(ctx, e, rest)
 	case "banksim":
 		return cmdBanksim(ctx, e, rest)
-	case "ledger", "audit", "bench", "partner", "staff", "keys":
+	case "ledger", "audit", "bench", "partner", "staff", "keys", "bank":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)
 		}
@@ -113,6 +114,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdKeysCreate(ctx, e, rest[1:])
 		case "keys rotate":
 			return cmdKeysRotate(ctx, e, rest[1:])
+		case "bank killswitch":
+			return cmdBankKillSwitch(ctx, e, rest[1:])
 		}
 		return fmt.Errorf("unknown command %q; see emoney help", sub)
 	}

@@ -13,6 +13,7 @@ import (
 	"emoney"
 	"emoney/alerts"
 	"emoney/bank"
+	"emoney/bankpolicy"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/kyc"
@@ -279,6 +280,8 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	// and withdrawal endpoints answer that no bank is configured.
 	var bops *money.BankOps
 	var sim *bank.Sim
+	// Per-bank policies and kill switches: every instance sees a change within a second.
+	pol := bankpolicy.New(s, bankpolicy.Config{})
 	if !sc.production() {
 		var banks *bank.Registry
 		if banks, sim, err = devBanks(); err != nil {
@@ -286,7 +289,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 			s.Close()
 			return nil, err
 		}
-		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al})
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al, Policies: pol})
 	}
 	// Outside production, webhook endpoints may be http://localhost.
 	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
@@ -296,7 +299,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 		return nil, err
 	}
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
-		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh})
+		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv}, nil
 }
 
