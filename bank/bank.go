@@ -119,8 +119,8 @@ func ValidCode(code string) bool {
 }
 
 // Registry is the set of configured banks. It does not change once made, so it is safe for
-// concurrent use. (Per-bank policies and kill switches that change at runtime come with the
-// linking issue.)
+// concurrent use. What changes at runtime (a bank's policy and kill switches) is package
+// bankpolicy's.
 type Registry struct {
 	banks map[string]Bank
 }
