@@ -215,6 +215,16 @@ type ReadTx interface {
 	BankPolicy(ctx context.Context, code string) (BankPolicy, error)
 	// BankPolicies returns every stored bank policy, ordered by bank code.
 	BankPolicies(ctx context.Context) ([]BankPolicy, error)
+
+	// ---- bank links (package banklink, Linker; migration 0016)
+
+	// Link returns one bank link, or not_found.
+	Link(ctx context.Context, id ID) (BankLink, error)
+	// Links returns a user's bank links (revoked ones too), newest first.
+	Links(ctx context.Context, user ID) ([]BankLink, error)
+	// LinkByAccount returns the link that is not revoked holding the bank account with the
+	// given index, or not_found.
+	LinkByAccount(ctx context.Context, accountIndex []byte) (BankLink, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -399,4 +409,20 @@ type Tx interface {
 	// conflict if the stored version is any other (someone changed it since it was read);
 	// invalid if p.Version < 1. Concurrent saves of one version: one wins, the others conflict.
 	SaveBankPolicy(ctx context.Context, p BankPolicy) error
+
+	// ---- bank links (package banklink, Linker; migration 0016)
+
+	// CreateLink records a new link; conflict if its id is taken, or if a link that is not
+	// revoked holds the same bank account (AccountIndex) — checked by a unique index, so two
+	// wallets racing for one account cannot both win.
+	CreateLink(ctx context.Context, l BankLink) error
+	// RevokeLink marks one of user's links revoked at the given time by by, and returns it as
+	// it is now; not_found if the user has no such link, conflict if it is revoked already.
+	RevokeLink(ctx context.Context, user, id ID, by string, at time.Time) (BankLink, error)
+	// SaveLinkFlow records a flow waiting for its callback, and removes every flow that expired
+	// at or before f.CreatedAt; conflict if its state hash is taken.
+	SaveLinkFlow(ctx context.Context, f LinkFlow) error
+	// TakeLinkFlow removes the flow with the given state hash and returns it: a flow is taken
+	// once. not_found if there is none, or if it expired at or before now.
+	TakeLinkFlow(ctx context.Context, stateHash []byte, now time.Time) (LinkFlow, error)
 }
