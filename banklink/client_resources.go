@@ -23,6 +23,9 @@ type Holder struct {
 	Bank          string `json:"bank"`
 	Branch        string `json:"branch"`
 	AccountMasked string `json:"account_masked"`
+	// AccountNumber is the account's number at its branch: what "one account, one wallet" is
+	// keyed on (docs/banks.md). Sealed wherever it is stored.
+	AccountNumber string `json:"account_number"`
 }
 
 // Movement is a debit or credit the bank made.

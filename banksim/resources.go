@@ -191,6 +191,9 @@ type Holder struct {
 	Bank          string `json:"bank"`
 	Branch        string `json:"branch"`
 	AccountMasked string `json:"account_masked"` // last three digits of the number
+	// AccountNumber is the whole number: the wallet keys "one account, one wallet" on it (and
+	// keeps it sealed).
+	AccountNumber string `json:"account_number"`
 }
 
 func (s *Sim) holder(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, _ []byte) error {
@@ -202,7 +205,7 @@ func (s *Sim) holder(w http.ResponseWriter, r *http.Request, b *Bank, g *Grant, 
 	if c == nil {
 		return apiErrf(http.StatusNotFound, "not_found", "", "the holder of this account is gone")
 	}
-	coreJSON(w, http.StatusOK, Holder{HolderKana: c.HolderKana, BirthDate: c.BirthDate, Bank: b.Info.Code, Branch: a.Branch, AccountMasked: maskAccount(a.Number)})
+	coreJSON(w, http.StatusOK, Holder{HolderKana: c.HolderKana, BirthDate: c.BirthDate, Bank: b.Info.Code, Branch: a.Branch, AccountMasked: maskAccount(a.Number), AccountNumber: a.Number})
 	return nil
 }
 
