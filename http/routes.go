@@ -77,6 +77,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("PUT /api/v1/staff/banks/{code}/policy", s.wrap(s.user(s.setPolicy, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/banks/{code}/killswitch/{which}", s.wrap(s.user(s.killSwitch(true), emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("DELETE /api/v1/staff/banks/{code}/killswitch/{which}", s.wrap(s.user(s.killSwitch(false), emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	// Bank links (api_links.go): customers link, list and unlink their bank accounts; the
+	// callback is where the bank sends the customer back, unauthenticated by design (the
+	// single-use state is the capability).
+	mux.Handle("POST /api/v1/links", s.wrap(s.user(s.startLink, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/links", s.wrap(s.user(s.listLinks, emoney.RoleCustomer)))
+	mux.Handle("GET /api/v1/links/callback", s.wrap(s.linkCallback))
+	mux.Handle("DELETE /api/v1/links/{id}", s.wrap(s.user(s.deleteLink, emoney.RoleCustomer)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -20,6 +20,7 @@ import (
 
 	"emoney"
 	"emoney/alerts"
+	"emoney/banklink"
 	"emoney/bankpolicy"
 	"emoney/identity"
 	"emoney/kyc"
@@ -60,6 +61,7 @@ type Server struct {
 	payees   *payees.Service
 	webhooks *webhook.Service
 	policies *bankpolicy.Service // nil: the bank policy routes answer not_found
+	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
 	srv      *http.Server
 	ln       net.Listener
 }

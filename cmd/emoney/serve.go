@@ -13,6 +13,7 @@ import (
 	"emoney"
 	"emoney/alerts"
 	"emoney/bank"
+	"emoney/banklink"
 	"emoney/bankpolicy"
 	emhttp "emoney/http"
 	"emoney/identity"
@@ -20,6 +21,7 @@ import (
 	"emoney/ledger"
 	"emoney/money"
 	"emoney/payees"
+	"emoney/pii"
 	"emoney/webhook"
 )
 
@@ -140,6 +142,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
 		defer bs.stop()
+		if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base)
 		if bs.generated {
 			fmt.Fprintf(e.stderr, "emoney: bank simulator admin token (development): %s\n", bs.token)
@@ -223,6 +228,12 @@ type service struct {
 	sim      *bank.Sim // the simulated banks of development mode
 	webhooks *webhook.Service
 	server   *emhttp.Server
+	// Bank linking (links.go): the keyset, policies and tier limits it needs, and the Linker
+	// once attached (development: to the bank simulator).
+	keys     *pii.Keys
+	policies *bankpolicy.Service
+	tiers    money.Tiers
+	links    *banklink.Linker
 }
 
 // serviceConfig is what the services take from the config file, and the providers it named.
@@ -300,7 +311,8 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	}
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
 		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
-	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv}, nil
+	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
+		keys: keys, policies: pol, tiers: tiers}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
