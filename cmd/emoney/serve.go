@@ -49,6 +49,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	rpID := fs.String("webauthn-rp-id", first(e.getenv("EMONEY_WEBAUTHN_RP_ID"), cfg.WebAuthn.RPID, identity.DefaultWebAuthn.RPID), "passkeys: the relying party id, the domain passkeys belong to (env EMONEY_WEBAUTHN_RP_ID)")
 	origins := fs.String("webauthn-origins", first(e.getenv("EMONEY_WEBAUTHN_ORIGINS"), strings.Join(cfg.WebAuthn.Origins, ","), strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
 	banksimAddr := fs.String("banksim-addr", first(e.getenv("EMONEY_BANKSIM_ADDR"), "127.0.0.1:8081"), "development mode: where the in-process bank simulator listens (\"off\": none) (env EMONEY_BANKSIM_ADDR)")
+	banksimSeed := fs.Int("banksim-seed", 3, "development mode: demo customers per simulated bank (logins demo001…, password pass-<bank>-<NNN>; read them with the simulator's admin API)")
 	approvalAbove := fs.Int64("approval-above", cfg.Staff.ApprovalAbove, "releasing a held amount above this (yen) needs a second staff member (env EMONEY_APPROVAL_ABOVE)")
 	if v := e.getenv("EMONEY_APPROVAL_ABOVE"); v != "" {
 		if err := fs.Set("approval-above", v); err != nil {
@@ -137,7 +138,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	// Development runs the bank simulator beside the API (specs/cli.md "Modes"); production never.
 	if !cfg.production() && *banksimAddr != "off" {
-		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), 0, false)
+		if *banksimSeed < 0 || *banksimSeed > 999 {
+			return errors.New("--banksim-seed is 0 to 999")
+		}
+		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), *banksimSeed, false)
 		if err != nil {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
@@ -145,7 +149,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base)
+		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}, %d demo customers each; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base, *banksimSeed)
 		if bs.generated {
 			fmt.Fprintf(e.stderr, "emoney: bank simulator admin token (development): %s\n", bs.token)
 		}
