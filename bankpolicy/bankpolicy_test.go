@@ -4,28 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"emoney"
 	"emoney/audit"
 	"emoney/bankpolicy"
+	"emoney/internal/fakeclock"
 	"emoney/sqlite"
 )
-
-// clock is a fake clock several services share.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T) emoney.Store {
 	t.Helper()
@@ -52,7 +39,7 @@ func wantCode(t *testing.T, err error, code string) {
 func TestChangeReachesOtherInstanceWithinMaxAge(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	clk := &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	a := bankpolicy.New(s, bankpolicy.Config{Now: clk.Now})
 	b := bankpolicy.New(s, bankpolicy.Config{Now: clk.Now})
 	if err := b.Check(ctx, "0001", emoney.SwitchTopUps); err != nil { // b caches "nothing pulled"
@@ -103,7 +90,7 @@ func asSuspended(err error, target **bankpolicy.Suspended) bool {
 func TestSetVersionsAndAudit(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	clk := &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	svc := bankpolicy.New(s, bankpolicy.Config{Now: clk.Now})
 
 	p, err := svc.Load(ctx, "0001")

@@ -11,21 +11,9 @@ import (
 
 	"emoney"
 	"emoney/audit"
+	"emoney/internal/fakeclock"
 	"emoney/ledger"
 )
-
-// clock is a settable time for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // retryOnce is a store that, once armed, runs the next Update's fn in a transaction it rolls
 // back, calls between, and then runs fn again for real: what a store may do on a lost race.
@@ -57,14 +45,14 @@ type world struct {
 	store  emoney.Store
 	open   Opener
 	l      *ledger.Ledger
-	clock  *clock
+	clock  *fakeclock.Clock
 	bank   emoney.ID
 	wallet map[string]emoney.ID
 }
 
 func newWorld(t *testing.T, newDB NewDatabase) *world {
 	s, o := open(t, newDB)
-	w := &world{t: t, store: s, open: o, clock: &clock{t: at(0)}, wallet: map[string]emoney.ID{}}
+	w := &world{t: t, store: s, open: o, clock: fakeclock.New(at(0)), wallet: map[string]emoney.ID{}}
 	w.l = ledger.New(s, ledger.Config{Now: w.clock.Now})
 	t.Cleanup(func() { w.l.Close() })
 	w.bank = w.account("bank:0001", emoney.AccountBank)

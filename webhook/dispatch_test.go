@@ -18,6 +18,7 @@ import (
 
 	"emoney"
 	"emoney/identity"
+	"emoney/internal/fakeclock"
 	"emoney/internal/testkit"
 	"emoney/ledger"
 	"emoney/pii"
@@ -26,19 +27,6 @@ import (
 	"emoney/sqlite"
 	"emoney/webhook"
 )
-
-// clock is a test's time: it moves only when the test says.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // opener opens another handle on one migrated database (a second process, in effect).
 type opener func(t *testing.T) emoney.Store
@@ -179,7 +167,7 @@ func (r *receiver) requests() []received {
 	return append([]received(nil), r.got...)
 }
 
-func testConfig(c *clock) webhook.Config {
+func testConfig(c *fakeclock.Clock) webhook.Config {
 	return webhook.Config{AllowInsecure: true, Now: c.Now, MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
 		Jitter: func(d time.Duration) time.Duration { return d }, Timeout: 5 * time.Second}
 }
@@ -188,7 +176,7 @@ func TestRetriesUntilDelivered(t *testing.T) {
 	eachStore(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		w := newWorld(t, open(t))
-		c := &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+		c := fakeclock.New(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 		svc := webhook.New(w.store, w.keys, testConfig(c))
 		shop, shopAccount := w.merchant("Book shop")
 		_, quietAccount := w.merchant("Cafe without webhooks")
@@ -288,7 +276,7 @@ func TestRefundsAndGivingUp(t *testing.T) {
 	eachStore(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		w := newWorld(t, open(t))
-		c := &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+		c := fakeclock.New(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 		cfg := testConfig(c)
 		cfg.MaxAttempts = 3
 		svc := webhook.New(w.store, w.keys, cfg)
@@ -457,7 +445,7 @@ func TestFailedAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWorld(t, s)
-	c := &clock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	c := fakeclock.New(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
 	cfg := testConfig(c)
 	cfg.Timeout = 50 * time.Millisecond
 	svc := webhook.New(s, w.keys, cfg)
