@@ -190,3 +190,39 @@ func TestTopUpsThroughLinksOverHTTP(t *testing.T) {
 		t.Errorf("ledger verify: %+v %v", r.Problems, err)
 	}
 }
+
+// TestTopUpThroughALinkTheBankRevoked: the customer withdrew consent at the bank. The top-up is
+// declined relink_required (the refresh the connector tries is refused too), the hold voided,
+// and the link marked reconsent, which refuses further operations before the bank is called.
+func TestTopUpThroughALinkTheBankRevoked(t *testing.T) {
+	e := startLinking(t)
+	hanako := e.customer("hanako", "ﾘﾖｳ ｼｬ", "1980-01-02", "+819011110001", "1000567")
+	alice, _ := e.walletUser("alice@example.com", 1, "リヨウ シャ", "1980-01-02", true)
+	if status, _, _ := e.link(alice, hanako); status != 200 {
+		t.Fatalf("link: %d", status)
+	}
+	link := e.links(alice)[0].ID
+	gs, err := e.sim.Grants("0001")
+	if err != nil || len(gs) != 1 {
+		t.Fatalf("grants: %+v %v", gs, err)
+	}
+	_, _ = e.sim.RevokeGrant(context.Background(), "0001", gs[0].ID) // the webhook has nowhere to go; the grant is revoked
+	var ae apiError
+	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "relink_required" {
+		t.Fatalf("top-up through a link revoked at the bank: %d %+v", resp.StatusCode, ae)
+	}
+	if ls := e.links(alice); ls[0].Status != "reconsent" {
+		t.Errorf("the link after the bank refused its token: %+v", ls[0])
+	}
+	if resp := post(t, e.api+"/topups", alice, "t2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 409 || ae.Error.Reason != "relink_required" {
+		t.Errorf("top-up through a link needing re-consent: %d %+v", resp.StatusCode, ae)
+	}
+	var me wallet
+	call(t, "GET", e.api+"/me", alice, "", &me)
+	if me.Wallet.Balance != 0 || me.Wallet.Available != 0 {
+		t.Errorf("wallet after the refused top-ups: %+v", me.Wallet)
+	}
+	if e.audited("link.reconsent") != 1 {
+		t.Error("marking the link for re-consent is not audited")
+	}
+}
