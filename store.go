@@ -225,6 +225,19 @@ type ReadTx interface {
 	// LinkByAccount returns the link that is not revoked holding the bank account with the
 	// given index, or not_found.
 	LinkByAccount(ctx context.Context, accountIndex []byte) (BankLink, error)
+
+	// ---- top-ups and withdrawals through bank links (money.BankOps; migration 0017)
+
+	// LinkOp returns the link operation recorded under a principal's idempotency key, or
+	// not_found.
+	LinkOp(ctx context.Context, principal, key string) (LinkOp, error)
+	// LinkOpByTransfer returns the link operation whose pending transfer is the given one, or
+	// not_found (an operation through a bank code, or one whose transfer was never recorded).
+	LinkOpByTransfer(ctx context.Context, transfer ID) (LinkOp, error)
+	// LinkUsage sums the amounts of a link's operations of one kind on one Tokyo day, leaving
+	// out those whose pending transfer was voided (nothing moved). Operations whose transfer is
+	// not recorded yet count: they are in flight.
+	LinkUsage(ctx context.Context, link ID, kind string, day int32) (int64, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -425,4 +438,26 @@ type Tx interface {
 	// TakeLinkFlow removes the flow with the given state hash and returns it: a flow is taken
 	// once. not_found if there is none, or if it expired at or before now.
 	TakeLinkFlow(ctx context.Context, stateHash []byte, now time.Time) (LinkFlow, error)
+
+	// ---- top-ups and withdrawals through bank links (money.BankOps; migration 0017)
+
+	// LockLink locks a link's row until the transaction ends, so that checks of its usage and
+	// the operation they allow are one step for concurrent transactions (from any process);
+	// not_found if there is no such link.
+	LockLink(ctx context.Context, id ID) error
+	// CreateLinkOp records a link operation (Transfer zero); conflict if the principal's key
+	// has one already.
+	CreateLinkOp(ctx context.Context, op LinkOp) error
+	// BindLinkOp records the pending transfer of the operation under a principal's key;
+	// not_found if there is no such operation. Binding the same transfer again is not an error.
+	BindLinkOp(ctx context.Context, principal, key string, transfer ID) error
+	// DeleteLinkOp removes the operation under a principal's key if it has no transfer (the
+	// ledger refused it, so it never happened); a missing one is not an error.
+	DeleteLinkOp(ctx context.Context, principal, key string) error
+	// SaveLinkTokens replaces a link's sealed tokens (a refresh rotated them); not_found if
+	// there is no such link.
+	SaveLinkTokens(ctx context.Context, id ID, sealed []byte) error
+	// SetLinkStatus moves a link from status from to status to; not_found if there is no such
+	// link in status from.
+	SetLinkStatus(ctx context.Context, id ID, from, to LinkStatus) error
 }

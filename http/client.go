@@ -237,6 +237,22 @@ func (c *Client) Withdraw(ctx context.Context, key, bank string, amount int64) (
 	return op, err
 }
 
+// TopUpLink pulls amount from the caller's linked account (a link id from Links) into the
+// wallet. During the link's cooling-off window, a top-up over the bank's cooling-off caps is
+// an *emoney.Error limit_exceeded, reason cooling_off.
+func (c *Client) TopUpLink(ctx context.Context, key, link string, amount int64) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "POST", "/api/v1/topups", key, map[string]any{"link": link, "amount": amount}, &op)
+	return op, err
+}
+
+// WithdrawLink pays amount from the wallet into the caller's linked account.
+func (c *Client) WithdrawLink(ctx context.Context, key, link string, amount int64) (BankOp, error) {
+	var op BankOp
+	err := c.do(ctx, "POST", "/api/v1/withdrawals", key, map[string]any{"link": link, "amount": amount}, &op)
+	return op, err
+}
+
 // GetTopUp returns one of the caller's top-ups in its current status.
 func (c *Client) GetTopUp(ctx context.Context, id string) (BankOp, error) {
 	var op BankOp

@@ -68,6 +68,8 @@ type BankConfig struct {
 	// top-ups or withdrawals switch is pulled, is refused (suspended) before anything is held.
 	// nil: every configured bank is open.
 	Policies *bankpolicy.Service
+	// Now is the clock of cooling-off windows and days (default time.Now).
+	Now func() time.Time
 }
 
 // BankOps moves money between wallets and customers' bank accounts: top-ups and withdrawals.
@@ -78,6 +80,8 @@ type BankOps struct {
 	svc      *Service
 	cfg      BankConfig
 	inflight sync.Map // pending transfer id → struct{}: a bank call this process is making
+	// links is the connector of operations through bank links (SetLinks; nil: none).
+	links bank.Connector
 }
 
 // NewBankOps returns bank operations over svc's ledger and identity.
@@ -94,6 +98,9 @@ func NewBankOps(svc *Service, cfg BankConfig) *BankOps {
 	if cfg.AlertAfter <= 0 {
 		cfg.AlertAfter = DefaultBankAlertAfter
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &BankOps{svc: svc, cfg: cfg}
 }
 
@@ -108,7 +115,7 @@ func (b *BankOps) Banks() []bank.Bank { return b.cfg.Banks.List() }
 // limits hook, suspended (the bank is disabled or its kill switch pulled: nothing held),
 // conflict (key reused), declined, internal.
 func (b *BankOps) TopUp(ctx context.Context, p identity.Principal, key, code string, amount int64) (BankOp, error) {
-	return b.start(ctx, p, key, KindTopUp, code, amount)
+	return b.start(ctx, p, key, KindTopUp, code, amount, nil)
 }
 
 // Withdraw pushes amount from p's wallet to p's account at the bank with the given code. The
@@ -116,10 +123,12 @@ func (b *BankOps) TopUp(ctx context.Context, p identity.Principal, key, code str
 // (insufficient_funds) and the bank never hears of it; a declined withdrawal gives it back.
 // Otherwise as TopUp.
 func (b *BankOps) Withdraw(ctx context.Context, p identity.Principal, key, code string, amount int64) (BankOp, error) {
-	return b.start(ctx, p, key, KindWithdrawal, code, amount)
+	return b.start(ctx, p, key, KindWithdrawal, code, amount, nil)
 }
 
-func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, code string, amount int64) (BankOp, error) {
+// start runs a top-up or withdrawal with the bank of the given code, or through link when it
+// is not nil (code is then the link's bank; the caller checked that the link is p's and active).
+func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, code string, amount int64, link *emoney.BankLink) (BankOp, error) {
 	if err := emoney.ValidateAmount("amount", amount); err != nil {
 		return BankOp{}, err
 	}
@@ -132,12 +141,17 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	if err := b.svc.checkOperation(lim, amount); err != nil {
 		return BankOp{}, err
 	}
-	if !bank.ValidCode(code) {
-		return BankOp{}, emoney.FieldError("bank", "bank must be a four-digit bank code")
-	}
-	bk, ok := b.cfg.Banks.Get(code)
-	if !ok {
-		return BankOp{}, emoney.FieldError("bank", "bank %s is not available", code)
+	var bk bank.Bank
+	if link != nil {
+		bk = bank.Bank{Code: link.Bank, Connector: b.links}
+	} else {
+		if !bank.ValidCode(code) {
+			return BankOp{}, emoney.FieldError("bank", "bank must be a four-digit bank code")
+		}
+		var ok bool
+		if bk, ok = b.cfg.Banks.Get(code); !ok {
+			return BankOp{}, emoney.FieldError("bank", "bank %s is not available", code)
+		}
 	}
 	wallet, err := b.svc.identity.Wallet(ctx, p.User)
 	if err != nil {
@@ -167,15 +181,34 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 			return BankOp{}, err
 		}
 	}
+	account := ""
+	if link != nil {
+		// Recorded before the money is held: the cooling-off caps count it from here on, and
+		// the reconciler finds the link by the transfer bound to it below.
+		if err := b.reserve(ctx, p, key, kind, *link, amount); err != nil {
+			return BankOp{}, err
+		}
+		account = link.ID.String()
+	}
 	tr, err := b.svc.submit(ctx, p, key, op)
 	if err != nil {
+		if link != nil {
+			b.unreserve(ctx, p, key)
+		}
 		return BankOp{}, err
+	}
+	if link != nil {
+		if err := b.bind(ctx, p, key, tr); err != nil {
+			// Not bound: the bank is not called, so the hold can only be pending with nothing
+			// moved; the reconciler cannot find its link and staff are alerted to void it.
+			return BankOp{}, err
+		}
 	}
 	if !replay {
 		if _, busy := b.inflight.LoadOrStore(tr.ID, struct{}{}); !busy {
 			// From here on the client going away must not stop us half-way.
 			ctx = context.WithoutCancel(ctx)
-			res, err := b.call(ctx, bk, tr)
+			res, err := b.call(ctx, bk, tr, account)
 			if err == nil {
 				// If this fails the hold stays pending, which is what the answer below says;
 				// the reconciler resolves it.
@@ -244,10 +277,10 @@ func (b *BankOps) seen(ctx context.Context, principal, key string) (bool, error)
 }
 
 // call sends the hold's debit or credit to the bank, with the hold's id as the reference.
-func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer) (bank.Result, error) {
+func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer, account string) (bank.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	req := bank.Request{Reference: tr.ID.String(), Amount: tr.Amount, Currency: tr.Currency}
+	req := bank.Request{Reference: tr.ID.String(), Amount: tr.Amount, Currency: tr.Currency, Account: account}
 	if tr.Hold == emoney.HoldBankCredit {
 		return bk.Connector.Credit(ctx, req)
 	}
@@ -383,9 +416,9 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 		return false, err
 	}
 	code, _ := bank.CodeOf(a.Name)
-	bk, ok := b.cfg.Banks.Get(code)
-	if !ok {
-		return false, nil // the bank is not configured here any more: staff will be alerted
+	bk, account, ok, err := b.connectorOf(ctx, tr, code)
+	if err != nil || !ok {
+		return false, err // the bank is not configured here any more: staff will be alerted
 	}
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	res, err := bk.Connector.Status(sctx, tr.ID.String())
@@ -402,7 +435,7 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 		if open, err := b.undecided(ctx, tr); err != nil || !open {
 			return false, err
 		}
-		res, err = b.call(ctx, bk, tr)
+		res, err = b.call(ctx, bk, tr, account)
 	}
 	if err != nil || (res.Outcome != bank.Succeeded && res.Outcome != bank.Declined) {
 		return false, nil // still unknown: ask again next time

@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("StaffOps", func(t *testing.T) { runStaffOps(t, newDB) })
 	t.Run("BankPolicies", func(t *testing.T) { runBankPolicies(t, newDB) })
 	t.Run("Links", func(t *testing.T) { runLinks(t, newDB) })
+	t.Run("LinkOps", func(t *testing.T) { runLinkOps(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
 }

@@ -51,5 +51,9 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	}
 	s.links = l
 	s.server.SetLinks(l)
+	if s.banks != nil {
+		// Top-ups and withdrawals through links reach the simulated banks with the links' tokens.
+		s.banks.SetLinks(l.Connector())
+	}
 	return nil
 }

@@ -1,0 +1,189 @@
+package banklink
+
+// LinkConnector moves money through linked accounts: it is the bank.Connector of top-ups and
+// withdrawals made with a link (money.BankOps), reaching each link's bank with that link's
+// DPoP-bound tokens.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"emoney"
+	"emoney/bank"
+)
+
+// ReasonRelink is the decline reason of an operation whose link the bank no longer accepts:
+// the link is marked emoney.LinkReconsent and the customer must link again.
+const ReasonRelink = "relink_required"
+
+// refreshAhead is how long before its expiry an access token is refreshed rather than used.
+const refreshAhead = 30 * time.Second
+
+// LinkConnector implements bank.Connector over bank links. A request's Account is the link's
+// id; its Reference (the pending ledger transfer's id) is the bank's Idempotency-Key, so a
+// request sent again is answered with the first outcome and moves money once.
+//
+// Outcomes, as money.BankOps expects them: the bank's success is Succeeded; ErrDeclined is
+// Declined with the bank's reason (insufficient_funds, mandate_per_charge, mandate_monthly,
+// payee, …); ErrTokenInvalid that a refresh does not cure is Declined with reason
+// relink_required, and the link is marked reconsent; everything else (ErrUnavailable, time-outs,
+// ErrConflict, ErrProtocol, a link that cannot be read) is an error: the outcome is unknown.
+//
+// Access tokens are refreshed when they are about to expire (or when the bank refuses one),
+// and the rotated tokens saved sealed before they are used. Refreshes of one link are
+// serialised within this process; two processes refreshing one link at once may make the bank
+// revoke the grant (refresh-token reuse), which then asks the customer to link again. It is
+// safe for concurrent use.
+type LinkConnector struct {
+	linker   *Linker
+	refresh  sync.Map // link id → *sync.Mutex
+	describe string
+}
+
+var _ bank.Connector = (*LinkConnector)(nil)
+
+// Connector returns the connector that moves money through l's links.
+func (l *Linker) Connector() *LinkConnector {
+	return &LinkConnector{linker: l, describe: "emoney"}
+}
+
+// Debit pulls req.Amount from the linked account req.Account names, within the link's mandate.
+func (c *LinkConnector) Debit(ctx context.Context, req bank.Request) (bank.Result, error) {
+	return c.move(ctx, req, true)
+}
+
+// Credit pays req.Amount into the linked account req.Account names.
+func (c *LinkConnector) Credit(ctx context.Context, req bank.Request) (bank.Result, error) {
+	return c.move(ctx, req, false)
+}
+
+// Status cannot ask the bank about a reference: the protocol has no status call, and a bank's
+// statement does not carry the wallet's key. It answers bank.ErrUnknownReference, so that the
+// reconciler sends the same request again under the same reference: a bank that made the
+// movement answers it again (Idempotent-Replayed) without moving money a second time, one that
+// never received it judges it now. The reconciler does so only while the hold is undecided and
+// younger than half its alert time; after that it stays pending and staff are alerted.
+func (c *LinkConnector) Status(context.Context, string) (bank.Result, error) {
+	return bank.Result{}, bank.ErrUnknownReference
+}
+
+func (c *LinkConnector) move(ctx context.Context, req bank.Request, debit bool) (bank.Result, error) {
+	id, err := emoney.ParseID(req.Account)
+	if err != nil {
+		return bank.Result{}, errors.New("banklink: the request names no link")
+	}
+	link, tok, err := c.tokens(ctx, id, false)
+	if err != nil {
+		return c.outcome(ctx, link, err)
+	}
+	call := func(t Tokens) error {
+		if debit {
+			_, err := c.linker.wallet.Debit(ctx, t, req.Reference, req.Amount, link.MandatePayee, c.describe)
+			return err
+		}
+		_, err := c.linker.wallet.Credit(ctx, t, req.Reference, req.Amount, c.describe)
+		return err
+	}
+	err = call(tok)
+	if errors.Is(err, ErrTokenInvalid) && tok.Refresh != "" {
+		// The bank may have ended the access token early: one refresh, then the same request
+		// (same key) again.
+		if _, tok, err = c.tokens(ctx, id, true); err == nil {
+			err = call(tok)
+		}
+	}
+	return c.outcome(ctx, link, err)
+}
+
+// outcome maps the client's typed errors to a bank.Result or an unknown outcome.
+func (c *LinkConnector) outcome(ctx context.Context, link emoney.BankLink, err error) (bank.Result, error) {
+	var e *emoney.Error
+	switch {
+	case err == nil:
+		return bank.Result{Outcome: bank.Succeeded}, nil
+	case errors.Is(err, ErrDeclined) && errors.As(err, &e):
+		reason := e.Reason
+		if reason == "" {
+			reason = e.Code
+		}
+		return bank.Result{Outcome: bank.Declined, Reason: bank.CleanReason(reason)}, nil
+	case errors.Is(err, ErrTokenInvalid):
+		if !link.ID.IsZero() && link.Status == emoney.LinkActive {
+			err := c.linker.store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
+				if err := tx.SetLinkStatus(ctx, link.ID, emoney.LinkActive, emoney.LinkReconsent); err != nil {
+					return err
+				}
+				return c.linker.audit(ctx, tx, "system:banklink", "link.reconsent", link.ID.String(), map[string]any{"bank": link.Bank})
+			})
+			if err != nil && emoney.ErrorCode(err) != emoney.ENotFound {
+				return bank.Result{}, err // not marked: unknown, the reconciler asks again
+			}
+		}
+		return bank.Result{Outcome: bank.Declined, Reason: ReasonRelink}, nil
+	}
+	return bank.Result{}, err
+}
+
+// tokens opens link id's tokens, refreshing them (and saving the rotated ones sealed) when they
+// are about to expire, or when force is set.
+func (c *LinkConnector) tokens(ctx context.Context, id emoney.ID, force bool) (emoney.BankLink, Tokens, error) {
+	link, tok, err := c.read(ctx, id)
+	if err != nil || (!force && !c.expiring(tok)) {
+		return link, tok, err
+	}
+	mu, _ := c.refresh.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	// Another call may have refreshed meanwhile: read again, and use what it saved.
+	fresh, tok2, err := c.read(ctx, id)
+	if err != nil {
+		return link, tok, err
+	}
+	if tok2.Access != tok.Access && !c.expiring(tok2) {
+		return fresh, tok2, nil
+	}
+	if tok2.Refresh == "" {
+		return fresh, tok2, fail(ErrTokenInvalid, emoney.EDeclined, ReasonReconsent, "", "the link's access token expired and it has no refresh token")
+	}
+	nt, err := c.linker.wallet.Refresh(ctx, tok2)
+	if err != nil {
+		return fresh, tok2, err
+	}
+	raw, err := json.Marshal(nt)
+	if err != nil {
+		return fresh, tok2, err
+	}
+	sealed, err := c.linker.keys.Seal(raw, "link:"+id.String()+":tokens")
+	if err != nil {
+		return fresh, tok2, err
+	}
+	// Saved before use: a rotated refresh token that were lost would end the grant.
+	if err := c.linker.store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
+		return tx.SaveLinkTokens(ctx, id, sealed)
+	}); err != nil {
+		return fresh, tok2, err
+	}
+	fresh.TokensSealed = sealed
+	return fresh, nt, nil
+}
+
+func (c *LinkConnector) expiring(t Tokens) bool {
+	return !t.ExpiresAt.IsZero() && !c.linker.cfg.Now().Add(refreshAhead).Before(t.ExpiresAt)
+}
+
+func (c *LinkConnector) read(ctx context.Context, id emoney.ID) (emoney.BankLink, Tokens, error) {
+	var link emoney.BankLink
+	err := c.linker.store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		link, err = tx.Link(ctx, id)
+		return err
+	})
+	if err != nil {
+		return link, Tokens{}, err
+	}
+	tok, err := c.linker.Tokens(link)
+	return link, tok, err
+}

@@ -1,0 +1,175 @@
+package money
+
+// Top-ups and withdrawals through bank links (docs/bank.md, docs/banks.md "Linking"): the
+// link must be the caller's and active; during its cooling-off window a top-up is capped by
+// the bank policy's per-top-up and per-day cooling-off caps, counted per link in the store
+// under the link's row lock (emoney.LinkOp), so concurrent requests from any process cannot
+// pass the cap together. The ledger's wallet limits do not fit here: they count per wallet,
+// and a wallet's other links and a link's age are not theirs to know.
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"emoney"
+	"emoney/bank"
+	"emoney/identity"
+)
+
+// ReasonCoolingOff is the limit_exceeded reason of a top-up over a new link's cooling-off caps.
+const ReasonCoolingOff = "cooling_off"
+
+// SetLinks sets the connector of operations through bank links (banklink.LinkConnector). Call
+// it before serving; without it TopUpLink and WithdrawLink answer not_found.
+func (b *BankOps) SetLinks(c bank.Connector) { b.links = c }
+
+// TopUpLink pulls amount from p's linked account link into p's wallet, as TopUp does for a
+// bank code, within the link's mandate and, during its cooling-off window, the bank policy's
+// cooling-off caps. Errors: not_found (no such link of p's, or no links configured), conflict
+// (the link is revoked, under review or needs re-consent; or the key was used for another
+// request), forbidden (the link's grant lacks the scope), limit_exceeded (reason cooling_off),
+// and TopUp's.
+func (b *BankOps) TopUpLink(ctx context.Context, p identity.Principal, key string, link emoney.ID, amount int64) (BankOp, error) {
+	return b.startLink(ctx, p, key, KindTopUp, link, amount)
+}
+
+// WithdrawLink pays amount from p's wallet into p's linked account link. Errors as TopUpLink
+// (no cooling-off caps: money going back to the holder's own account is not the risk), and
+// Withdraw's.
+func (b *BankOps) WithdrawLink(ctx context.Context, p identity.Principal, key string, link emoney.ID, amount int64) (BankOp, error) {
+	return b.startLink(ctx, p, key, KindWithdrawal, link, amount)
+}
+
+func (b *BankOps) startLink(ctx context.Context, p identity.Principal, key, kind string, id emoney.ID, amount int64) (BankOp, error) {
+	if b.links == nil {
+		return BankOp{}, emoney.Errorf(emoney.ENotFound, "no bank links are configured on this server")
+	}
+	if err := emoney.ValidateAmount("amount", amount); err != nil {
+		return BankOp{}, err
+	}
+	var link emoney.BankLink
+	err := b.cfg.Store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		link, err = tx.Link(ctx, id)
+		return err
+	})
+	if err == nil && link.User != p.User {
+		err = emoney.Errorf(emoney.ENotFound, "no such bank link") // others' links do not exist
+	}
+	if err != nil {
+		return BankOp{}, &emoney.Error{Code: emoney.ErrorCode(err), Field: "link", Message: emoney.ErrorMessage(err), Err: err}
+	}
+	switch link.Status {
+	case emoney.LinkActive:
+	case emoney.LinkRevoked:
+		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "link_revoked", Message: "this bank link is revoked; link the account again"}
+	case emoney.LinkReview:
+		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "link_in_review", Message: "this bank link is waiting for a check by our staff"}
+	case emoney.LinkReconsent:
+		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "relink_required", Message: "the bank no longer accepts this link: link the account again"}
+	default:
+		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Message: "this bank link cannot move money"}
+	}
+	scope := "debit"
+	if kind == KindWithdrawal {
+		scope = "credit"
+	}
+	if !slices.Contains(link.Scope, scope) {
+		return BankOp{}, &emoney.Error{Code: emoney.EForbidden, Field: "link", Message: "the bank did not grant this link " + scope + "s"}
+	}
+	return b.start(ctx, p, key, kind, link.Bank, amount, &link)
+}
+
+// reserve records the operation under p's key, checking a top-up against the cooling-off caps
+// while the link is in its window. A key recorded before is the same operation again (nothing
+// counted twice) if it names the same link, kind and amount, and conflict otherwise.
+func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind string, link emoney.BankLink, amount int64) error {
+	now := b.cfg.Now()
+	cooling := kind == KindTopUp && now.Before(link.CoolingOffUntil)
+	var pol emoney.BankPolicy
+	if cooling {
+		if b.cfg.Policies != nil {
+			var err error
+			if pol, err = b.cfg.Policies.Get(ctx, link.Bank); err != nil {
+				return err
+			}
+		} else {
+			pol = emoney.DefaultBankPolicy(link.Bank)
+		}
+	}
+	principal := p.LedgerPrincipal()
+	op := emoney.LinkOp{Principal: principal, Key: key, Link: link.ID, User: p.User, Kind: kind, Amount: amount,
+		Day: emoney.TokyoDay(now), CreatedAt: now.UTC().Truncate(time.Microsecond)}
+	return b.cfg.Store.Update(ctx, func(tx emoney.Tx) error {
+		prev, err := tx.LinkOp(ctx, principal, key)
+		if err == nil {
+			if prev.Link != link.ID || prev.Kind != kind || prev.Amount != amount {
+				return emoney.Errorf(emoney.EConflict, "this Idempotency-Key was used for another request")
+			}
+			return nil
+		}
+		if emoney.ErrorCode(err) != emoney.ENotFound {
+			return err
+		}
+		if cooling {
+			if amount > pol.CoolingOffTopUpCap {
+				return coolingOff("a new bank link tops up at most %d yen at a time until %s", pol.CoolingOffTopUpCap, link)
+			}
+			if err := tx.LockLink(ctx, link.ID); err != nil {
+				return err
+			}
+			used, err := tx.LinkUsage(ctx, link.ID, KindTopUp, op.Day)
+			if err != nil {
+				return err
+			}
+			if used+amount > pol.CoolingOffDailyCap {
+				return coolingOff("a new bank link tops up at most %d yen a day until %s", pol.CoolingOffDailyCap, link)
+			}
+		}
+		return tx.CreateLinkOp(ctx, op)
+	})
+}
+
+func coolingOff(format string, limit int64, link emoney.BankLink) error {
+	e := emoney.Errorf(emoney.ELimitExceeded, format, limit, link.CoolingOffUntil.In(emoney.Tokyo).Format("2006-01-02 15:04 MST"))
+	e.Field, e.Reason = "amount", ReasonCoolingOff
+	return e
+}
+
+// unreserve forgets an operation the ledger refused (nothing was held), so that it counts
+// against no cap. A failure leaves it counted for its day: on the safe side.
+func (b *BankOps) unreserve(ctx context.Context, p identity.Principal, key string) {
+	_ = b.cfg.Store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
+		return tx.DeleteLinkOp(ctx, p.LedgerPrincipal(), key)
+	})
+}
+
+// bind records the pending transfer of the operation under p's key.
+func (b *BankOps) bind(ctx context.Context, p identity.Principal, key string, tr emoney.Transfer) error {
+	return b.cfg.Store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
+		return tx.BindLinkOp(ctx, p.LedgerPrincipal(), key, tr.ID)
+	})
+}
+
+// connectorOf returns the connector and account of a pending bank hold: its link's, if it was
+// made through one, else its bank's by code. ok is false when neither is configured here.
+func (b *BankOps) connectorOf(ctx context.Context, tr emoney.Transfer, code string) (bank.Bank, string, bool, error) {
+	var op emoney.LinkOp
+	err := b.cfg.Store.View(ctx, func(tx emoney.ReadTx) error {
+		var err error
+		op, err = tx.LinkOpByTransfer(ctx, tr.ID)
+		return err
+	})
+	switch {
+	case err == nil:
+		if b.links == nil {
+			return bank.Bank{}, "", false, nil
+		}
+		return bank.Bank{Code: code, Connector: b.links}, op.Link.String(), true, nil
+	case emoney.ErrorCode(err) != emoney.ENotFound:
+		return bank.Bank{}, "", false, err
+	}
+	bk, ok := b.cfg.Banks.Get(code)
+	return bk, "", ok, nil
+}
