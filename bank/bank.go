@@ -26,6 +26,11 @@ type Request struct {
 	// Account names the customer's account at the bank, as the bank knows it (the linked
 	// account, once linking exists; empty until then).
 	Account string
+	// Resend says the reference may have reached the bank before (the reconciler sends it
+	// again): a connector must then answer Declined only if the bank said nothing moved under
+	// the reference; a refusal that says nothing about it (the credentials no longer work) is an
+	// unknown outcome.
+	Resend bool
 }
 
 // Outcome is what a bank answered about an operation.

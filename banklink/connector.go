@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -77,7 +78,7 @@ func (c *LinkConnector) move(ctx context.Context, req bank.Request, debit bool) 
 	}
 	link, tok, err := c.tokens(ctx, id, false)
 	if err != nil {
-		return c.outcome(ctx, link, err)
+		return c.outcome(ctx, link, req, err)
 	}
 	call := func(t Tokens) error {
 		if debit {
@@ -95,11 +96,14 @@ func (c *LinkConnector) move(ctx context.Context, req bank.Request, debit bool) 
 			err = call(tok)
 		}
 	}
-	return c.outcome(ctx, link, err)
+	return c.outcome(ctx, link, req, err)
 }
 
-// outcome maps the client's typed errors to a bank.Result or an unknown outcome.
-func (c *LinkConnector) outcome(ctx context.Context, link emoney.BankLink, err error) (bank.Result, error) {
+// outcome maps the client's typed errors to a bank.Result or an unknown outcome. A refused token
+// proves nothing moved only on a first send: on a re-send the bank may have moved the money under
+// the reference before the token stopped working (it checks the token before the key), so the
+// outcome stays unknown and the hold pending, for staff to settle from the bank's statement.
+func (c *LinkConnector) outcome(ctx context.Context, link emoney.BankLink, req bank.Request, err error) (bank.Result, error) {
 	var e *emoney.Error
 	switch {
 	case err == nil:
@@ -121,6 +125,9 @@ func (c *LinkConnector) outcome(ctx context.Context, link emoney.BankLink, err e
 			if err != nil && emoney.ErrorCode(err) != emoney.ENotFound {
 				return bank.Result{}, err // not marked: unknown, the reconciler asks again
 			}
+		}
+		if req.Resend {
+			return bank.Result{}, fmt.Errorf("banklink: the bank refused the link's token on a re-send of %s: the outcome is unknown", req.Reference)
 		}
 		return bank.Result{Outcome: bank.Declined, Reason: ReasonRelink}, nil
 	}

@@ -208,7 +208,7 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 		if _, busy := b.inflight.LoadOrStore(tr.ID, struct{}{}); !busy {
 			// From here on the client going away must not stop us half-way.
 			ctx = context.WithoutCancel(ctx)
-			res, err := b.call(ctx, bk, tr, account)
+			res, err := b.call(ctx, bk, tr, account, false)
 			if err == nil {
 				// If this fails the hold stays pending, which is what the answer below says;
 				// the reconciler resolves it.
@@ -277,10 +277,10 @@ func (b *BankOps) seen(ctx context.Context, principal, key string) (bool, error)
 }
 
 // call sends the hold's debit or credit to the bank, with the hold's id as the reference.
-func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer, account string) (bank.Result, error) {
+func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer, account string, resend bool) (bank.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	req := bank.Request{Reference: tr.ID.String(), Amount: tr.Amount, Currency: tr.Currency, Account: account}
+	req := bank.Request{Reference: tr.ID.String(), Amount: tr.Amount, Currency: tr.Currency, Account: account, Resend: resend}
 	if tr.Hold == emoney.HoldBankCredit {
 		return bk.Connector.Credit(ctx, req)
 	}
@@ -435,7 +435,7 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 		if open, err := b.undecided(ctx, tr); err != nil || !open {
 			return false, err
 		}
-		res, err = b.call(ctx, bk, tr, account)
+		res, err = b.call(ctx, bk, tr, account, true)
 	}
 	if err != nil || (res.Outcome != bank.Succeeded && res.Outcome != bank.Declined) {
 		return false, nil // still unknown: ask again next time

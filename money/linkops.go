@@ -9,6 +9,7 @@ package money
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -60,16 +61,31 @@ func (b *BankOps) startLink(ctx context.Context, p identity.Principal, key, kind
 	if err != nil {
 		return BankOp{}, &emoney.Error{Code: emoney.ErrorCode(err), Field: "link", Message: emoney.ErrorMessage(err), Err: err}
 	}
+	// A link that may not move money is a policy refusal (declined, with a stable reason).
+	refuse := func(reason, msg string) (BankOp, error) {
+		return BankOp{}, &emoney.Error{Code: emoney.EDeclined, Field: "link", Reason: reason, Message: msg}
+	}
 	switch link.Status {
 	case emoney.LinkActive:
 	case emoney.LinkRevoked:
-		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "link_revoked", Message: "this bank link is revoked; link the account again"}
+		return refuse("link_revoked", "this bank link is revoked; link the account again")
 	case emoney.LinkReview:
-		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "link_in_review", Message: "this bank link is waiting for a check by our staff"}
+		return refuse("link_in_review", "this bank link is waiting for a check by our staff")
 	case emoney.LinkReconsent:
-		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Reason: "relink_required", Message: "the bank no longer accepts this link: link the account again"}
+		return refuse("relink_required", "the bank no longer accepts this link: link the account again")
 	default:
-		return BankOp{}, &emoney.Error{Code: emoney.EConflict, Field: "link", Message: "this bank link cannot move money"}
+		return refuse("link_unusable", "this bank link cannot move money")
+	}
+	// Consent is renewed at the bank every ReconsentDays (DESIGN.md step 8): an older one moves
+	// nothing until the customer links again.
+	if b.cfg.Policies != nil {
+		pol, err := b.cfg.Policies.Get(ctx, link.Bank)
+		if err != nil {
+			return BankOp{}, err
+		}
+		if pol.ReconsentDays > 0 && !b.cfg.Now().Before(link.ConsentedAt.AddDate(0, 0, pol.ReconsentDays)) {
+			return refuse("relink_required", fmt.Sprintf("consent to this bank link is older than %d days: link the account again", pol.ReconsentDays))
+		}
 	}
 	scope := "debit"
 	if kind == KindWithdrawal {

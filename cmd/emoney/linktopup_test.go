@@ -178,10 +178,10 @@ func TestTopUpsThroughLinksOverHTTP(t *testing.T) {
 	if resp := call(t, "DELETE", e.api+"/links/"+link, alice, "", nil); resp.StatusCode != 200 {
 		t.Fatalf("unlink: %d", resp.StatusCode)
 	}
-	if st, _, ae := topUp(alice, "t9", link, 1_000); st != 409 || ae.Error.Reason != "link_revoked" {
+	if st, _, ae := topUp(alice, "t9", link, 1_000); st != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "link_revoked" {
 		t.Errorf("top-up through a revoked link: %d %+v", st, ae)
 	}
-	if resp := post(t, e.api+"/withdrawals", alice, "w2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 409 {
+	if resp := post(t, e.api+"/withdrawals", alice, "w2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Reason != "link_revoked" {
 		t.Errorf("withdrawal through a revoked link: %d %+v", resp.StatusCode, ae)
 	}
 
@@ -214,7 +214,7 @@ func TestTopUpThroughALinkTheBankRevoked(t *testing.T) {
 	if ls := e.links(alice); ls[0].Status != "reconsent" {
 		t.Errorf("the link after the bank refused its token: %+v", ls[0])
 	}
-	if resp := post(t, e.api+"/topups", alice, "t2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 409 || ae.Error.Reason != "relink_required" {
+	if resp := post(t, e.api+"/topups", alice, "t2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "relink_required" {
 		t.Errorf("top-up through a link needing re-consent: %d %+v", resp.StatusCode, ae)
 	}
 	var me wallet
