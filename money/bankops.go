@@ -107,6 +107,10 @@ func NewBankOps(svc *Service, cfg BankConfig) *BankOps {
 // Banks returns the configured banks, ordered by code.
 func (b *BankOps) Banks() []bank.Bank { return b.cfg.Banks.List() }
 
+// SetNow replaces the clock of cooling-off windows, days and consent ages (tests; a simulated
+// world's clock). Not safe to call while operations run.
+func (b *BankOps) SetNow(now func() time.Time) { b.cfg.Now = now }
+
 // TopUp pulls amount from p's account at the bank with the given code into p's wallet, under
 // p's idempotency key. It returns the operation succeeded or pending (the bank's answer was
 // lost: the reconciler finishes it), or a declined error with the bank's reason (the hold is

@@ -62,3 +62,24 @@ func TestLostWithdrawalAnswerThenUnlinkStaysPending(t *testing.T) {
 		t.Errorf("verify: %+v %v", r.Problems, err)
 	}
 }
+
+// A link whose consent is older than the bank policy's re-consent days (180 by default) moves
+// nothing until the customer links again (DESIGN.md step 8).
+func TestLinkPastReconsentMovesNothing(t *testing.T) {
+	e := startLinkingMandate(t, 8_000)
+	hanako := e.customer("hanako", "ﾘﾖｳ ｼｬ", "1980-01-02", "+819011110001", "1000567")
+	alice, _ := e.walletUser("alice@example.com", 1, "リヨウ シャ", "1980-01-02", true)
+	if status, _, _ := e.link(alice, hanako); status != 200 {
+		t.Fatalf("link: %d", status)
+	}
+	link := e.links(alice)[0].ID
+	var ae apiError
+	e.svc.banks.SetNow(func() time.Time { return time.Now().Add(179 * 24 * time.Hour) })
+	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 201 {
+		t.Fatalf("top-up on day 179: %d %+v", resp.StatusCode, ae)
+	}
+	e.svc.banks.SetNow(func() time.Time { return time.Now().Add(181 * 24 * time.Hour) })
+	if resp := post(t, e.api+"/topups", alice, "t2", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "relink_required" {
+		t.Errorf("top-up on day 181: %d %+v, want declined relink_required", resp.StatusCode, ae)
+	}
+}
