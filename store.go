@@ -238,6 +238,17 @@ type ReadTx interface {
 	// out those whose pending transfer was voided (nothing moved). Operations whose transfer is
 	// not recorded yet count: they are in flight.
 	LinkUsage(ctx context.Context, link ID, kind string, day int32) (int64, error)
+
+	// ---- one bank account across its links (issue 6: unlinking and linking the same account
+	// again must not escape its cooling-off)
+
+	// LinksByAccount returns every link of the bank account with the given index, revoked ones
+	// too, newest first; none is not an error.
+	LinksByAccount(ctx context.Context, accountIndex []byte) ([]BankLink, error)
+	// AccountLinkUsage is LinkUsage summed over every link of the bank account with the given
+	// index, revoked ones too, by any user: what the account moved through this wallet
+	// platform on that day.
+	AccountLinkUsage(ctx context.Context, accountIndex []byte, kind string, day int32) (int64, error)
 }
 
 // Tx reads and writes within one read-write transaction.

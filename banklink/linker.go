@@ -199,7 +199,11 @@ type holder struct {
 // eKYC identity with the bank's thresholds, and links (active, in a cooling-off window), holds
 // for review (status review, alert "link_review") or refuses (bank tokens revoked, alert
 // "link_refused"). A bank account already backing another wallet is refused likewise, the alert
-// naming both wallets. Refusals are an Outcome, not an error. Errors: not_found for a state no
+// naming both wallets. The owner's own account links again: a reconsent link of it is revoked
+// and replaced in the transaction that creates the new one (audited "link.replaced"); an
+// active or in-review one stays and the new grant is revoked as a duplicate (linkedAlready).
+// A new link's cooling-off ends no earlier than that of any earlier link of the account, so
+// unlinking and linking again shortens nothing. Refusals are an Outcome, not an error. Errors: not_found for a state no
 // flow has (unknown, expired, or used already), and what Finish answers (invalid for a
 // mismatched iss, declined when the customer did not consent, bank_unavailable, internal).
 func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error) {
@@ -308,7 +312,34 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		return fail(err, "seal")
 	}
 	detail["link"] = link.ID.String()
+	var replaced, own emoney.BankLink // the owner's reconsent link this one replaces; the owner's live link that stays
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {
+		replaced, own = emoney.BankLink{}, emoney.BankLink{}
+		prev, err := tx.LinksByAccount(ctx, index)
+		if err != nil {
+			return err
+		}
+		for _, p := range prev {
+			// The account's cooling-off window never ends earlier for linking it again.
+			if p.CoolingOffUntil.After(link.CoolingOffUntil) {
+				link.CoolingOffUntil = p.CoolingOffUntil
+			}
+			if p.Status == emoney.LinkRevoked || p.User != user {
+				continue // another wallet's live link: CreateLink answers conflict, account taken
+			}
+			if p.Status != emoney.LinkReconsent {
+				own = p // active or in review: it stays as it is
+				return nil
+			}
+			if _, err := tx.RevokeLink(ctx, user, p.ID, actor, now); err != nil {
+				return err
+			}
+			if err := l.audit(ctx, tx, actor, "link.replaced", p.ID.String(), map[string]any{"bank": lf.Bank, "by": link.ID.String()}); err != nil {
+				return err
+			}
+			replaced = p
+			detail["replaces"] = p.ID.String()
+		}
 		if err := tx.CreateLink(ctx, link); err != nil {
 			return err
 		}
@@ -320,16 +351,24 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		}
 		return l.audit(ctx, tx, actor, "link."+string(link.Status), link.ID.String(), detail)
 	})
+	if err == nil && !own.ID.IsZero() {
+		return l.linkedAlready(ctx, actor, own, detail, out, revoke)
+	}
 	if emoney.ErrorCode(err) == emoney.EConflict {
-		// One account, one wallet: this account backs another wallet already.
-		revoke()
-		other := "another wallet"
+		// One account, one wallet: this account backs another wallet already — unless a
+		// callback of the owner's own won a race for it.
+		other, o := "another wallet", emoney.BankLink{}
 		_ = l.store.View(ctx, func(tx emoney.ReadTx) error {
-			if o, err := tx.LinkByAccount(ctx, index); err == nil {
+			var err error
+			if o, err = tx.LinkByAccount(ctx, index); err == nil {
 				other = "wallet:" + o.User.String()
 			}
 			return nil
 		})
+		if o.User == user {
+			return l.linkedAlready(ctx, actor, o, detail, out, revoke)
+		}
+		revoke()
 		detail["outcome"], detail["reason"], detail["other"] = OutcomeRefuse, "account_taken", other
 		why := fmt.Sprintf("the account at bank %s that wallet:%s tried to link is linked to %s", lf.Bank, user, other)
 		if err := l.refuse(ctx, actor, user, why, detail); err != nil {
@@ -342,11 +381,37 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		revoke()
 		return fail(err, "store")
 	}
+	if !replaced.ID.IsZero() {
+		// The bank refused the replaced link's tokens; withdraw its grant too, if it has one.
+		if tok, err := l.Tokens(replaced); err == nil {
+			if err := l.wallet.Revoke(context.WithoutCancel(ctx), tok); err != nil && !errors.Is(err, ErrTokenInvalid) {
+				l.auditAlone(ctx, "system:banklink", "link.revoke_failed", replaced.ID.String(), map[string]any{"bank": lf.Bank, "code": emoney.ErrorCode(err)})
+			}
+		}
+	}
 	out.Link = link.ID
 	if link.Status == emoney.LinkReview {
 		out.Status, out.Message = InReview, "Your account is linked pending a check by our staff; you will be told when it is done."
 	} else {
 		out.Status, out.Message = Linked, "Your account is linked."
+	}
+	return out, nil
+}
+
+// linkedAlready answers a callback for an account the same user has a live link of (active or
+// in review): that link stays as it is — replacing it would withdraw the grant its operations
+// in flight are re-sent with — and the grant just made is revoked as a duplicate. Audited
+// "link.duplicate"; no alert: nobody else is involved.
+func (l *Linker) linkedAlready(ctx context.Context, actor string, own emoney.BankLink, detail map[string]any, out Outcome, revoke func()) (Outcome, error) {
+	revoke()
+	detail["outcome"], detail["existing"] = "duplicate", own.ID.String()
+	delete(detail, "link")
+	l.auditAlone(ctx, actor, "link.duplicate", own.ID.String(), detail)
+	out.Link = own.ID
+	if own.Status == emoney.LinkReview {
+		out.Status, out.Message = InReview, "This account is linked to your wallet already, pending a check by our staff; nothing changed."
+	} else {
+		out.Status, out.Message = Linked, "This account is linked to your wallet already; nothing changed."
 	}
 	return out, nil
 }

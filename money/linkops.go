@@ -2,8 +2,8 @@ package money
 
 // Top-ups and withdrawals through bank links (docs/bank.md, docs/banks.md "Linking"): the
 // link must be the caller's and active; during its cooling-off window a top-up is capped by
-// the bank policy's per-top-up and per-day cooling-off caps, counted per link in the store
-// under the link's row lock (emoney.LinkOp), so concurrent requests from any process cannot
+// the bank policy's per-top-up and per-day cooling-off caps, counted per bank account (all
+// its links) in the store under the live link's row lock (emoney.LinkOp), so concurrent requests from any process cannot
 // pass the cap together. The ledger's wallet limits do not fit here: they count per wallet,
 // and a wallet's other links and a link's age are not theirs to know.
 
@@ -135,7 +135,10 @@ func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind s
 			if err := tx.LockLink(ctx, link.ID); err != nil {
 				return err
 			}
-			used, err := tx.LinkUsage(ctx, link.ID, KindTopUp, op.Day)
+			// Counted by the bank account, across all its links: unlinking and linking it
+			// again (by anyone) starts no fresh day. Only one link of an account is live at a
+			// time, so the live link's row lock serializes the account's top-ups.
+			used, err := tx.AccountLinkUsage(ctx, link.AccountIndex, KindTopUp, op.Day)
 			if err != nil {
 				return err
 			}

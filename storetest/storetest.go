@@ -33,6 +33,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("BankPolicies", func(t *testing.T) { runBankPolicies(t, newDB) })
 	t.Run("Links", func(t *testing.T) { runLinks(t, newDB) })
 	t.Run("LinkOps", func(t *testing.T) { runLinkOps(t, newDB) })
+	// One bank account across its links (issue 6).
+	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
 }
