@@ -135,7 +135,6 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	// Development runs the bank simulator beside the API (specs/cli.md "Modes"); production never.
 	if !cfg.production() && *banksimAddr != "off" {
 		if *banksimSeed < 0 || *banksimSeed > 999 {
@@ -154,6 +153,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(e.stderr, "emoney: bank simulator admin token (development): %s\n", bs.token)
 		}
 	}
+	// Said last, once everything it names is up: scripts and tests wait for this line.
+	fmt.Fprintf(e.stdout, "emoney: serving on %s://%s (store: %s, mode: %s)\n", scheme, srv.Addr(), s.Kind(), cfg.Mode)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(*tlsCert, *tlsKey) }()
 	// The sweeper and merchants' webhooks (from the outbox) are stopped, and waited for, before
