@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"emoney/internal/testkit"
 	"encoding/json"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestClientPasskeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := virtualwebauthn.NewAuthenticator()
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := testkit.PasskeyCredential()
 	register := func() (emhttp.Passkey, error) {
 		opts, err := alice.BeginPasskeyRegistration(ctx)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"emoney/internal/testkit"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -48,7 +49,7 @@ func registerPasskey(t *testing.T, api, token string, rp virtualwebauthn.Relying
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := testkit.PasskeyCredential()
 	answer := virtualwebauthn.CreateAttestationResponse(rp, *auth, cred, *parsed)
 	var pk struct {
 		ID         string   `json:"id"`
@@ -128,11 +129,11 @@ func TestPasskeysOverHTTP(t *testing.T) {
 		}
 		evil := devRP
 		evil.Origin = "https://emoney.example.net"
-		answer := virtualwebauthn.CreateAttestationResponse(evil, auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
+		answer := virtualwebauthn.CreateAttestationResponse(evil, auth, testkit.PasskeyCredential(), *parsed)
 		if resp := call(t, "POST", api+"/passkeys/register/finish", alice, `{"name":"phone","credential":`+answer+`}`, &e); resp.StatusCode != 400 || e.Error.Field != "credential" {
 			t.Errorf("registration from another origin: %d %+v", resp.StatusCode, e)
 		}
-		good := virtualwebauthn.CreateAttestationResponse(devRP, auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
+		good := virtualwebauthn.CreateAttestationResponse(devRP, auth, testkit.PasskeyCredential(), *parsed)
 		if resp := call(t, "POST", api+"/passkeys/register/finish", alice, `{"name":"phone","credential":`+good+`}`, &e); resp.StatusCode != 409 {
 			t.Errorf("finishing a spent registration: %d %+v", resp.StatusCode, e)
 		}
@@ -319,7 +320,7 @@ func TestPasskeyRelyingPartyFlags(t *testing.T) {
 	}
 	auth := virtualwebauthn.NewAuthenticator()
 	var e challengeError
-	answer := virtualwebauthn.CreateAttestationResponse(devRP, auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
+	answer := virtualwebauthn.CreateAttestationResponse(devRP, auth, testkit.PasskeyCredential(), *parsed)
 	if resp := call(t, "POST", api+"/passkeys/register/finish", dave, `{"name":"k","credential":`+answer+`}`, &e); resp.StatusCode != 400 {
 		t.Errorf("a development origin's passkey on wallet.example: %d %+v", resp.StatusCode, e)
 	}
