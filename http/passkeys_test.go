@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"context"
-	"emoney/internal/testkit"
 	"encoding/json"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"emoney"
 	emhttp "emoney/http"
+	"emoney/internal/testkit"
 )
 
 // The client's passkey calls, with the server's clock under the test's hand: a ceremony dies
