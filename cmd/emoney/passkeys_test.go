@@ -1,13 +1,14 @@
 package main
 
 import (
-	"emoney/internal/testkit"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
+
+	"emoney/internal/testkit"
 )
 
 // The relying party a development server is configured as (the serve defaults), as the browser
