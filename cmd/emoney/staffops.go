@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"emoney"
@@ -36,24 +37,17 @@ func cmdStaffReissue(ctx context.Context, e env, args []string) error {
 	})
 }
 
-// onStaff parses a staff command's flags (--db, --keyset, --email), finds the staff member and
-// runs fn on them.
+// onStaff runs a staff command (--db, --keyset, --email): it finds the staff member and runs fn
+// on them.
 func onStaff(ctx context.Context, e env, name string, args []string, fn func(*identity.Service, emoney.User) error) error {
-	fs := e.flags(name)
-	db := e.dbFlag(fs)
-	keyset := e.keysetFlag(fs)
-	email := fs.String("email", "", "the staff member's e-mail address")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ids, closeAll, err := openIdentity(ctx, e, *db, *keyset)
-	if err != nil {
-		return err
-	}
-	defer closeAll()
-	u, err := ids.StaffByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
-	return fn(ids, u)
+	var email *string
+	return identityCommand(ctx, e, name, args, func(fs *flag.FlagSet) {
+		email = fs.String("email", "", "the staff member's e-mail address")
+	}, func(ids *identity.Service) error {
+		u, err := ids.StaffByEmail(ctx, *email)
+		if err != nil {
+			return err
+		}
+		return fn(ids, u)
+	})
 }
