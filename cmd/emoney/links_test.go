@@ -30,6 +30,14 @@ type linkEnv struct {
 
 func startLinking(t *testing.T) *linkEnv {
 	t.Helper()
+	return startLinkingMandate(t, 0)
+}
+
+// startLinkingMandate is startLinking with the mandate every bank is asked for capped at
+// perCharge yen a charge (0: the default, tier 2's per-operation limit; lower, below the
+// cooling-off caps, so that a top-up the wallet allows can fail the mandate at the bank).
+func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
+	t.Helper()
 	dir := t.TempDir()
 	svc, err := openService(context.Background(), "sqlite:"+filepath.Join(dir, "emoney.db"), filepath.Join(dir, "keyset.json"), emhttp.Config{Mode: "development"}, serviceConfig{})
 	if err != nil {
@@ -41,6 +49,9 @@ func startLinking(t *testing.T) *linkEnv {
 	bs, err := startBanksim("127.0.0.1:0", "test-admin-token", 0, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if perCharge > 0 {
+		svc.tiers[2].PerOperation = perCharge // what attachDevLinker asks as the mandate's per-charge cap
 	}
 	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
 		t.Fatal(err)

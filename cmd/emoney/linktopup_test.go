@@ -2,50 +2,14 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"emoney/banksim"
-	emhttp "emoney/http"
 	"emoney/ledger"
 	"emoney/money"
 )
-
-// startLinkingMandate is startLinking with the mandate every bank is asked for capped at
-// perCharge yen a charge (below the cooling-off caps, so that a top-up the wallet allows can
-// pass the mandate at the bank).
-func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
-	t.Helper()
-	dir := t.TempDir()
-	svc, err := openService(context.Background(), "sqlite:"+filepath.Join(dir, "emoney.db"), filepath.Join(dir, "keyset.json"), emhttp.Config{Mode: "development"}, serviceConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.server.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	bs, err := startBanksim("127.0.0.1:0", "test-admin-token", 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.tiers[2].PerOperation = perCharge // what attachDevLinker asks as the mandate's per-charge cap
-	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- svc.server.Serve("", "") }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		svc.server.Shutdown(ctx)
-		<-served
-		bs.stop()
-		svc.Close()
-	})
-	return &linkEnv{t: t, svc: svc, sim: bs.sim, api: "http://" + svc.server.Addr() + "/api/v1"}
-}
 
 func TestTopUpsThroughLinksOverHTTP(t *testing.T) {
 	e := startLinkingMandate(t, 8_000)
