@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,20 +35,13 @@ func staffToken(t *testing.T, db, api, email, role string) string {
 }
 
 func TestHoldsResolvedByStaffOverHTTP(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	agentOut, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "Agent", "--role", "agent")
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := migratedDB(t)
+	agent := partnerKey(t, db, "Agent", "agent")
 	base, _ := startServerOn(t, path)
 	api := base + "/api/v1"
 	alice, aliceWallet := user(t, api, "alice@example.com")
 	_, bobWallet := user(t, api, "bob@example.com")
-	if resp := post(t, api+"/cashins", strings.TrimSpace(agentOut), "c1", `{"wallet":"`+aliceWallet+`","amount":10000}`, nil); resp.StatusCode != 201 {
+	if resp := post(t, api+"/cashins", agent, "c1", `{"wallet":"`+aliceWallet+`","amount":10000}`, nil); resp.StatusCode != 201 {
 		t.Fatalf("cash-in: %d", resp.StatusCode)
 	}
 	analyst := staffToken(t, db, api, "analyst@example.com", "analyst")

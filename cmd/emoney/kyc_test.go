@@ -163,16 +163,8 @@ func atoi(s string) int {
 }
 
 func TestTierLimitsOverHTTP(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "Lawson", "--role", "agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := strings.TrimSpace(out)
+	path, db := migratedDB(t)
+	agent := partnerKey(t, db, "Lawson", "agent")
 	base, _, log := startServerLogged(t, path)
 	api := base + "/api/v1"
 	alice, aliceWallet := user(t, api, "alice@example.com")

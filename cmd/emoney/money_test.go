@@ -12,6 +12,27 @@ import (
 	"emoney/sqlite"
 )
 
+// migratedDB makes a migrated SQLite database in a temp dir and returns its path and --db value.
+func migratedDB(t *testing.T) (path, db string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "emoney.db")
+	db = "sqlite:" + path
+	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	return path, db
+}
+
+// partnerKey registers a partner with emoney partner create and returns its API key.
+func partnerKey(t *testing.T, db, name, role string) string {
+	t.Helper()
+	out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", name, "--role", role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
 // user signs up and logs in over the API and returns the token and wallet id.
 func user(t *testing.T, api, email string) (token, wallet string) {
 	t.Helper()
@@ -228,20 +249,8 @@ func TestCashInOverHTTP(t *testing.T) {
 }
 
 func TestPaymentsAndRefundsOverHTTP(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	key := func(name, role string) string {
-		t.Helper()
-		out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", name, "--role", role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
-	agent, shop, otherShop := key("Lawson", "agent"), key("Book shop", "merchant"), key("Cafe", "merchant")
+	path, db := migratedDB(t)
+	agent, shop, otherShop := partnerKey(t, db, "Lawson", "agent"), partnerKey(t, db, "Book shop", "merchant"), partnerKey(t, db, "Cafe", "merchant")
 
 	base, _ := startServerOn(t, path)
 	api := base + "/api/v1"

@@ -58,15 +58,8 @@ func (m staffMember) login(t *testing.T, api string, at time.Time, status int) s
 }
 
 func TestMakerCheckerOverHTTP(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	agentOut, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", "Agent", "--role", "agent")
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := migratedDB(t)
+	agent := partnerKey(t, db, "Agent", "agent")
 	base, _, log := startServerLogged(t, path)
 	api := base + "/api/v1"
 	alice, aliceWallet := user(t, api, "alice@example.com")
@@ -75,7 +68,7 @@ func TestMakerCheckerOverHTTP(t *testing.T) {
 	if resp := call(t, "POST", api+"/kyc/ekyc", alice, aliceDoc, nil); resp.StatusCode != 200 {
 		t.Fatalf("eKYC: %d", resp.StatusCode)
 	}
-	if resp := post(t, api+"/cashins", strings.TrimSpace(agentOut), "c1", `{"wallet":"`+aliceWallet+`","amount":900000}`, nil); resp.StatusCode != 201 {
+	if resp := post(t, api+"/cashins", agent, "c1", `{"wallet":"`+aliceWallet+`","amount":900000}`, nil); resp.StatusCode != 201 {
 		t.Fatalf("cash-in: %d", resp.StatusCode)
 	}
 	analyst := newStaff(t, db, api, "analyst@example.com", "analyst")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -78,20 +77,8 @@ type hookEvent struct {
 }
 
 func TestWebhooksOverHTTP(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "emoney.db")
-	db := "sqlite:" + path
-	if _, _, err := cli(t, nil, "migrate", "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	key := func(name, role string) string {
-		t.Helper()
-		out, _, err := cli(t, nil, "partner", "create", "--db", db, "--name", name, "--role", role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
-	agent, shop, otherShop := key("Lawson", "agent"), key("Book shop", "merchant"), key("Cafe", "merchant")
+	path, db := migratedDB(t)
+	agent, shop, otherShop := partnerKey(t, db, "Lawson", "agent"), partnerKey(t, db, "Book shop", "merchant"), partnerKey(t, db, "Cafe", "merchant")
 	rcv := newHookReceiver(t)
 
 	base, _ := startServerOn(t, path)
