@@ -35,10 +35,11 @@ type BankLink struct {
 	Status           LinkStatus
 	Score            int // the holder match score, 0–100
 	CreatedAt        time.Time
-	CoolingOffUntil  time.Time // low caps until then
-	ConsentedAt      time.Time // re-consent is due the policy's ReconsentDays after it
-	RevokedAt        time.Time // zero unless revoked
-	RevokedBy        string    // "user:<id>", "staff:<id>", "bank"
+	CoolingOffUntil  time.Time  // low caps until then
+	ConsentedAt      time.Time  // re-consent is due the policy's ReconsentDays after it
+	RevokedAt        time.Time  // zero unless revoked
+	RevokedBy        string     // "user:<id>", "staff:<id>", "bank"
+	Method           LinkMethod // LinkOAuth (also when empty) or LinkLegacy (linkmethod.go)
 }
 
 // LinkFlow is a linking authorization waiting for its callback: the banklink.Flow (which holds

@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
+	// The 2020 legacy links beside OAuth ones (issue 6 item 7; migration 0022).
+	t.Run("LegacyLinks", func(t *testing.T) { runLegacyLinks(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

@@ -10,10 +10,10 @@ import (
 // LinkCols is the column list Link.Dest expects and LinkArgs gives.
 const LinkCols = `id, user_id, bank, account_index, account_sealed, holder_sealed, tokens_sealed, scope,
 	mandate_payee, mandate_per_charge, mandate_monthly, status, score, created_at, cooling_off_until,
-	consented_at, revoked_at, revoked_by`
+	consented_at, revoked_at, revoked_by, method`
 
 // LinkColumns is how many columns LinkCols names.
-const LinkColumns = 18
+const LinkColumns = 19
 
 // Link is a row of the links table as both stores select it (LinkCols).
 type Link struct {
@@ -26,13 +26,14 @@ type Link struct {
 	Score, CreatedAt, CoolingOffUntil, ConsentedAt          int64
 	RevokedAt                                               *int64
 	RevokedBy                                               string
+	Method                                                  string
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Link) Dest() []any {
 	return []any{&r.ID, &r.User, &r.Bank, &r.AccountIndex, &r.AccountSealed, &r.HolderSealed, &r.TokensSealed, &r.Scope,
 		&r.MandatePayee, &r.MandatePerCharge, &r.MandateMonthly, &r.Status, &r.Score, &r.CreatedAt, &r.CoolingOffUntil,
-		&r.ConsentedAt, &r.RevokedAt, &r.RevokedBy}
+		&r.ConsentedAt, &r.RevokedAt, &r.RevokedBy, &r.Method}
 }
 
 // Decode returns the link the row holds; an error if an id is malformed.
@@ -47,17 +48,25 @@ func (r *Link) Decode() (emoney.BankLink, error) {
 	if r.RevokedAt != nil {
 		l.RevokedAt = Time(*r.RevokedAt)
 	}
+	// The zero Method is the one protocol: a link of it reads back as it was written.
+	if r.Method != string(emoney.LinkOAuth) {
+		l.Method = emoney.LinkMethod(r.Method)
+	}
 	var e1, e2 error
 	l.ID, e1 = emoney.IDFromBytes(r.ID)
 	l.User, e2 = emoney.IDFromBytes(r.User)
 	return l, errors.Join(e1, e2)
 }
 
-// LinkArgs returns l's column values in LinkCols order.
+// LinkArgs returns l's column values in LinkCols order (an empty method is emoney.LinkOAuth).
 func LinkArgs(l emoney.BankLink) []any {
+	method := l.Method
+	if method == "" {
+		method = emoney.LinkOAuth
+	}
 	return []any{l.ID.Bytes(), l.User.Bytes(), l.Bank, l.AccountIndex, l.AccountSealed, l.HolderSealed, l.TokensSealed,
 		strings.Join(l.Scope, " "), l.MandatePayee, l.MandatePerCharge, l.MandateMonthly, string(l.Status), int64(l.Score),
-		l.CreatedAt.UnixMicro(), l.CoolingOffUntil.UnixMicro(), l.ConsentedAt.UnixMicro(), nullTime(l.RevokedAt), l.RevokedBy}
+		l.CreatedAt.UnixMicro(), l.CoolingOffUntil.UnixMicro(), l.ConsentedAt.UnixMicro(), nullTime(l.RevokedAt), l.RevokedBy, string(method)}
 }
 
 // LinkFlowCols is the column list LinkFlow.Dest expects.
