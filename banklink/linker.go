@@ -533,12 +533,16 @@ func (l *Linker) Unlink(ctx context.Context, p identity.Principal, id emoney.ID)
 	if link.Status == emoney.LinkRevoked {
 		return View{}, emoney.Errorf(emoney.EConflict, "this bank link is revoked already")
 	}
-	tok, err := l.Tokens(link)
-	if err != nil {
-		return View{}, err
-	}
-	if err := l.wallet.Revoke(ctx, tok); err != nil && !errors.Is(err, ErrTokenInvalid) {
-		return View{}, err
+	// A 2020 legacy link (legacy.go) has nothing to revoke at the bank: its protocol has no
+	// revocation, which was part of the weakness.
+	if link.Method != emoney.LinkLegacy {
+		tok, err := l.Tokens(link)
+		if err != nil {
+			return View{}, err
+		}
+		if err := l.wallet.Revoke(ctx, tok); err != nil && !errors.Is(err, ErrTokenInvalid) {
+			return View{}, err
+		}
 	}
 	actor := "user:" + p.User.String()
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {

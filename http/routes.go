@@ -84,6 +84,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/links", s.wrap(s.user(s.listLinks, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/links/callback", s.wrap(s.linkCallback))
 	mux.Handle("DELETE /api/v1/links/{id}", s.wrap(s.user(s.deleteLink, emoney.RoleCustomer)))
+	// The 2020 PIN linking flow (api_links_legacy.go): development only, with
+	// serve --legacy-linking; any signed-in customer, as in 2020. Otherwise 404.
+	mux.Handle("POST /api/v1/links/legacy", s.wrap(s.user(s.legacyLink, emoney.RoleCustomer)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

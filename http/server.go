@@ -62,6 +62,7 @@ type Server struct {
 	webhooks *webhook.Service
 	policies *bankpolicy.Service // nil: the bank policy routes answer not_found
 	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
+	legacy   *banklink.Legacy    // nil: the 2020 PIN linking flow is off (SetLegacyLinks)
 	srv      *http.Server
 	ln       net.Listener
 }

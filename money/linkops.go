@@ -65,6 +65,9 @@ func (b *BankOps) startLink(ctx context.Context, p identity.Principal, key, kind
 	refuse := func(reason, msg string) (BankOp, error) {
 		return BankOp{}, &emoney.Error{Code: emoney.EDeclined, Field: "link", Reason: reason, Message: msg}
 	}
+	if link.Method == emoney.LinkLegacy && !b.legacy {
+		return refuse("legacy_off", "this bank link was made with the 2020 protocol, which this server does not run")
+	}
 	switch link.Status {
 	case emoney.LinkActive:
 	case emoney.LinkRevoked:
