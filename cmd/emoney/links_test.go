@@ -38,6 +38,13 @@ func startLinking(t *testing.T) *linkEnv {
 // cooling-off caps, so that a top-up the wallet allows can fail the mandate at the bank).
 func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	t.Helper()
+	return startLinkingWith(t, perCharge, false)
+}
+
+// startLinkingWith is startLinkingMandate, with the 2020 PIN linking flow on if legacy (as
+// serve --legacy-linking runs it).
+func startLinkingWith(t *testing.T, perCharge int64, legacy bool) *linkEnv {
+	t.Helper()
 	dir := t.TempDir()
 	svc, err := openService(context.Background(), "sqlite:"+filepath.Join(dir, "emoney.db"), filepath.Join(dir, "keyset.json"), emhttp.Config{Mode: "development"}, serviceConfig{})
 	if err != nil {
@@ -46,7 +53,7 @@ func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	if err := svc.server.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	bs, err := startBanksim("127.0.0.1:0", "test-admin-token", 0, false)
+	bs, err := startBanksim("127.0.0.1:0", "test-admin-token", 0, legacy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +62,11 @@ func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	}
 	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
 		t.Fatal(err)
+	}
+	if legacy {
+		if err := svc.attachLegacyLinking(io.Discard); err != nil {
+			t.Fatal(err)
+		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- svc.server.Serve("", "") }()

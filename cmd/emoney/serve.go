@@ -50,6 +50,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	origins := fs.String("webauthn-origins", first(e.getenv("EMONEY_WEBAUTHN_ORIGINS"), strings.Join(cfg.WebAuthn.Origins, ","), strings.Join(identity.DefaultWebAuthn.Origins, ",")), "passkeys: comma-separated origins of the pages that use them, scheme://host[:port] (env EMONEY_WEBAUTHN_ORIGINS)")
 	banksimAddr := fs.String("banksim-addr", first(e.getenv("EMONEY_BANKSIM_ADDR"), "127.0.0.1:8081"), "development mode: where the in-process bank simulator listens (\"off\": none) (env EMONEY_BANKSIM_ADDR)")
 	banksimSeed := fs.Int("banksim-seed", 3, "development mode: demo customers per simulated bank (logins demo001…, password pass-<bank>-<NNN>; read them with the simulator's admin API)")
+	legacyLinking := fs.Bool("legacy-linking", false, "development only: also enable the 2020 PIN linking flow (POST /api/v1/links/legacy) and the bank simulator's legacy endpoint, for the attack simulator's legacy mode")
 	approvalAbove := fs.Int64("approval-above", cfg.Staff.ApprovalAbove, "releasing a held amount above this (yen) needs a second staff member (env EMONEY_APPROVAL_ABOVE)")
 	if v := e.getenv("EMONEY_APPROVAL_ABOVE"); v != "" {
 		if err := fs.Set("approval-above", v); err != nil {
@@ -57,6 +58,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkLegacyLinking(*legacyLinking, cfg.production(), *banksimAddr); err != nil {
 		return err
 	}
 	if *approvalAbove < 0 {
@@ -116,6 +120,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	} else {
 		fmt.Fprintln(e.stderr, "emoney:", devBanner)
 		hcfg.Banner = devBanner
+		if *legacyLinking {
+			hcfg.Banner += "; " + legacyBanner
+		}
 	}
 	sms, provider, err := cfg.providers(e, e.stderr)
 	if err != nil {
@@ -140,13 +147,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		if *banksimSeed < 0 || *banksimSeed > 999 {
 			return errors.New("--banksim-seed is 0 to 999")
 		}
-		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), *banksimSeed, false)
+		bs, err := startBanksim(*banksimAddr, e.getenv("EMONEY_BANKSIM_ADMIN_TOKEN"), *banksimSeed, *legacyLinking)
 		if err != nil {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
 		defer bs.stop()
 		if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
 			return err
+		}
+		if *legacyLinking {
+			if err := svc.attachLegacyLinking(e.stderr); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}, %d demo customers each; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base, *banksimSeed)
 		if bs.generated {
