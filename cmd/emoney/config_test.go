@@ -97,6 +97,7 @@ origins = ["https://pay.example.com"]
 		{"plain http provider", strings.Replace(real, "https://sms", "http://sms", 1), env, []string{"--keyset", keyset}, "sms.url must be an https:// URL"},
 		{"development passkey site in production", real, env, []string{"--keyset", keyset, "--webauthn-rp-id", "localhost"}, "not localhost"},
 		{"plain http passkey origin in production", real, env, []string{"--keyset", keyset, "--webauthn-origins", "http://pay.example.com"}, "is not https"},
+		{"legacy linking in production", real, env, []string{"--keyset", keyset, "--legacy-linking"}, "refuses --legacy-linking"},
 		{"limit over the licence", "[limits.tier1]\nper_operation = 2000000\n", nil, nil, "tier1.per_operation: at most 1000000"},
 		{"limits out of order", "[limits.tier2]\nsend_daily = 50000\n", nil, nil, "tier2.send_daily: 50000 is below tier 1's limit"},
 	} {

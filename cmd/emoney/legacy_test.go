@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -272,4 +273,50 @@ func userID(t *testing.T, api, token string) emoney.ID {
 	}
 	call(t, "GET", api+"/me", token, "", &m)
 	return m.User.ID
+}
+
+// `emoney serve --legacy-linking` itself: the banner says so, the simulator it starts serves
+// its legacy endpoint, and an e-mail-only wallet links a demo customer's account with the PIN
+// and tops up from it. Without the flag the endpoint does not exist (TestAttackT1Hardened).
+func TestServeLegacyLinking(t *testing.T) {
+	env := map[string]string{"EMONEY_BANKSIM_ADMIN_TOKEN": "serve-admin-token"}
+	base, _, errb, out := startServerWith(t, t.TempDir()+"/e.db", env, "--legacy-linking")
+	if !strings.Contains(errb.String(), "LEGACY LINKING ON") {
+		t.Errorf("no legacy banner on stderr:\n%s", errb.String())
+	}
+	var h struct{ Banner string }
+	if getJSON(t, base+"/healthz", &h); !strings.Contains(h.Banner, "LEGACY LINKING ON") {
+		t.Errorf("healthz banner: %q", h.Banner)
+	}
+	m := regexp.MustCompile(`bank simulator on (http://\S+) `).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no bank simulator address:\n%s", out.String())
+	}
+	admin := banksim.NewAdminClient(m[1], "serve-admin-token")
+	ctx := context.Background()
+	cs, err := admin.Customers(ctx, "0001")
+	if err != nil || len(cs) == 0 || len(cs[0].Accounts) == 0 {
+		t.Fatalf("demo customers: %v %+v", err, cs)
+	}
+	demo := cs[0] // demo001: legacy PIN 1001
+	branch, number, _ := strings.Cut(demo.Accounts[0], "-")
+	before, err := admin.AccountStatement(ctx, "0001", demo.Accounts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := base + "/api/v1"
+	token, _ := user(t, api, "crew@example.com")
+	var l emhttp.Link
+	body := fmt.Sprintf(`{"bank":"0001","holder_kana":%q,"branch":%q,"account_number":%q,"pin":"1001"}`, demo.HolderKana, branch, number)
+	if resp := call(t, "POST", api+"/links/legacy", token, body, &l); resp.StatusCode != 201 || l.Status != "active" {
+		t.Fatalf("legacy link: %d %+v", resp.StatusCode, l)
+	}
+	var op bankOp
+	if resp := post(t, api+"/topups", token, "t1", `{"link":"`+l.ID+`","amount":5000}`, &op); resp.StatusCode != 201 || op.Status != "succeeded" {
+		t.Fatalf("top-up: %d %+v", resp.StatusCode, op)
+	}
+	after, err := admin.AccountStatement(ctx, "0001", demo.Accounts[0])
+	if err != nil || after.Balance != before.Balance-5000 {
+		t.Errorf("demo account: %d → %d (%v), want 5000 less", before.Balance, after.Balance, err)
+	}
 }
