@@ -257,6 +257,26 @@ func TestAttackT1Legacy(t *testing.T) {
 	if got := e.victimBalance(); got != 60_000 {
 		t.Errorf("victim's bank balance after the second wallet: %d, want 60000", got)
 	}
+	// An account without the money: the bank declines, the hold is voided, nothing moves.
+	if _, err := e.sim.AddCustomer("0001", banksim.NewCustomer{LoginID: "poor", Password: "bank password 1", NameKanji: "顧客",
+		HolderKana: "ﾋﾞﾝﾎﾞｳ ｼﾞﾛｳ", BirthDate: "1960-01-01", Phone: "+819055550002"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sim.AddAccount("0001", "poor", "001", "5000002", "4321", 3_000); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := user(t, e.api, "crew3@example.com")
+	var l3 emhttp.Link
+	if resp := call(t, "POST", e.api+"/links/legacy", third, `{"bank":"0001","holder_kana":"ﾋﾞﾝﾎﾞｳ ｼﾞﾛｳ","branch":"001","account_number":"5000002","pin":"4321"}`, &l3); resp.StatusCode != 201 {
+		t.Fatalf("third wallet's legacy link: %d", resp.StatusCode)
+	}
+	if st, _, ae := topUp(third, "t1", l3.ID, 5_000); st != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "insufficient_funds" {
+		t.Errorf("top-up over the bank balance: %d %+v", st, ae)
+	}
+	if call(t, "GET", e.api+"/me", third, "", &w); w.Wallet.Balance != 0 {
+		t.Errorf("declined top-up credited %d", w.Wallet.Balance)
+	}
+
 	// The ledger still balances: what left the bank is in the crew's wallets.
 	if r, err := ledger.Verify(context.Background(), e.svc.store); err != nil || !r.OK() {
 		t.Errorf("ledger verify: %v %+v", err, r)
@@ -318,5 +338,48 @@ func TestServeLegacyLinking(t *testing.T) {
 	after, err := admin.AccountStatement(ctx, "0001", demo.Accounts[0])
 	if err != nil || after.Balance != before.Balance-5000 {
 		t.Errorf("demo account: %d → %d (%v), want 5000 less", before.Balance, after.Balance, err)
+	}
+}
+
+// The honest customer on the hardened protocol — linking at the bank (login, second factor,
+// consent), topping up, paying a shop and withdrawing — works unchanged on a server that also
+// runs the 2020 protocol: operations through OAuth links pass the legacy connector by.
+// (TestTopUpsThroughLinksOverHTTP covers link, top-up and withdrawal in depth without it.)
+func TestHonestCustomerBesideLegacyLinking(t *testing.T) {
+	e := startLinkingWith(t, 0, true)
+	ctx := context.Background()
+	hanako := e.customer("hanako", "ﾘﾖｳ ｼｬ", "1980-01-02", "+819011110001", "1000567") // ¥100,000 at the bank
+	alice, _ := e.walletUser("alice@example.com", 1, "リヨウ シャ", "1980-01-02", true)
+	if status, page, _ := e.link(alice, hanako); status != 200 || !strings.Contains(page, "Bank account linked") {
+		t.Fatalf("link: %d\n%s", status, page)
+	}
+	link := e.links(alice)[0].ID
+	var op bankOp
+	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":8000}`, &op); resp.StatusCode != 201 || op.Status != "succeeded" {
+		t.Fatalf("top-up: %d %+v", resp.StatusCode, op)
+	}
+	_, key, err := e.svc.identity.CreatePartner(ctx, "Corner Cafe", emoney.RoleMerchant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shop struct{ Account string }
+	call(t, "GET", e.api+"/partner", key, "", &shop)
+	var pay struct{ Amount int64 }
+	if resp := post(t, e.api+"/payments", alice, "coffee-1", `{"merchant":"`+shop.Account+`","amount":3000}`, &pay); resp.StatusCode != 201 || pay.Amount != 3000 {
+		t.Fatalf("payment: %d %+v", resp.StatusCode, pay)
+	}
+	if resp := post(t, e.api+"/withdrawals", alice, "w1", `{"link":"`+link+`","amount":2000}`, &op); resp.StatusCode != 201 || op.Status != "succeeded" {
+		t.Fatalf("withdrawal: %d %+v", resp.StatusCode, op)
+	}
+	st, err := e.admin().AccountStatement(ctx, "0001", "001-1000567")
+	if err != nil || st.Balance != 100_000-8_000+2_000 {
+		t.Errorf("hanako's bank balance: %d %v, want 94000", st.Balance, err)
+	}
+	var w wallet
+	if call(t, "GET", e.api+"/me", alice, "", &w); w.Wallet.Balance != 3_000 {
+		t.Errorf("alice's wallet: %d, want 3000", w.Wallet.Balance)
+	}
+	if r, err := ledger.Verify(ctx, e.svc.store); err != nil || !r.OK() {
+		t.Errorf("ledger verify: %v %+v", err, r)
 	}
 }
