@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"emoney"
 	"emoney/banksim"
@@ -381,5 +382,29 @@ func TestHonestCustomerBesideLegacyLinking(t *testing.T) {
 	}
 	if r, err := ledger.Verify(ctx, e.svc.store); err != nil || !r.OK() {
 		t.Errorf("ledger verify: %v %+v", err, r)
+	}
+}
+
+// A legacy link left in the database by an earlier --legacy-linking run moves nothing on a
+// server without the flag: declined before anything is held, the bank never called.
+func TestLegacyLinkWithoutTheFlag(t *testing.T) {
+	e := startLinking(t)
+	victim(e)
+	token, _ := user(t, e.api, "crew@example.com")
+	id := userID(t, e.api, token)
+	ctx := context.Background()
+	now := time.Now()
+	link := emoney.BankLink{ID: (&emoney.Monotonic{Now: time.Now}).NewID(), User: id, Bank: "0001", AccountIndex: []byte("idx"), AccountSealed: []byte("x"),
+		HolderSealed: []byte("x"), TokensSealed: []byte("x"), Scope: []string{"debit"}, Status: emoney.LinkActive,
+		CreatedAt: now, CoolingOffUntil: now, ConsentedAt: now, Method: emoney.LinkLegacy}
+	if err := e.svc.store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateLink(ctx, link) }); err != nil {
+		t.Fatal(err)
+	}
+	var ae apiError
+	if resp := post(t, e.api+"/topups", token, "t1", `{"link":"`+link.ID.String()+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Reason != "legacy_off" {
+		t.Errorf("top-up through a legacy link without the flag: %d %+v", resp.StatusCode, ae)
+	}
+	if got := e.victimBalance(); got != 100_000 {
+		t.Errorf("victim's bank balance: %d", got)
 	}
 }
