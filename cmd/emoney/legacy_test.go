@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/bank"
 	"emoney/banksim"
 	emhttp "emoney/http"
 	"emoney/ledger"
@@ -278,6 +279,16 @@ func TestAttackT1Legacy(t *testing.T) {
 		t.Errorf("declined top-up credited %d", w.Wallet.Balance)
 	}
 
+	// Unlinking a legacy link revokes it here (the 2020 protocol has nothing to revoke at the
+	// bank); it then moves nothing.
+	var gone emhttp.Link
+	if resp := call(t, "DELETE", e.api+"/links/"+l2.ID, second, "", &gone); resp.StatusCode != 200 || gone.Status != "revoked" {
+		t.Errorf("unlink a legacy link: %d %+v", resp.StatusCode, gone)
+	}
+	if st, _, ae := topUp(second, "drain-2", l2.ID, 1_000); st != 403 || ae.Error.Reason != "link_revoked" {
+		t.Errorf("top-up through a revoked legacy link: %d %+v", st, ae)
+	}
+
 	// The ledger still balances: what left the bank is in the crew's wallets.
 	if r, err := ledger.Verify(context.Background(), e.svc.store); err != nil || !r.OK() {
 		t.Errorf("ledger verify: %v %+v", err, r)
@@ -406,5 +417,35 @@ func TestLegacyLinkWithoutTheFlag(t *testing.T) {
 	}
 	if got := e.victimBalance(); got != 100_000 {
 		t.Errorf("victim's bank balance: %d", got)
+	}
+}
+
+// The legacy connector sends a debit again under the same reference (the reconciler's re-send
+// after a lost answer) without moving money twice, and hands OAuth links' operations on.
+func TestLegacyConnectorResendsOnce(t *testing.T) {
+	e := startLinkingWith(t, 0, true)
+	c := victim(e)
+	ctx := context.Background()
+	token, _ := user(t, e.api, "crew@example.com")
+	var l emhttp.Link
+	if resp := call(t, "POST", e.api+"/links/legacy", token, c.legacyBody(c.pin), &l); resp.StatusCode != 201 {
+		t.Fatalf("legacy link: %d", resp.StatusCode)
+	}
+	conn := e.svc.links.Legacy().Connector(e.svc.links.Connector())
+	for i, resend := range []bool{false, true} {
+		res, err := conn.Debit(ctx, bank.Request{Reference: "ref-1", Amount: 2_500, Currency: emoney.JPY, Account: l.ID, Resend: resend})
+		if err != nil || res.Outcome != bank.Succeeded {
+			t.Fatalf("send %d: %+v %v", i, res, err)
+		}
+	}
+	if got := e.victimBalance(); got != 97_500 {
+		t.Errorf("victim's balance after a debit sent twice: %d, want 97500", got)
+	}
+	if res, err := conn.Credit(ctx, bank.Request{Reference: "ref-2", Amount: 100, Currency: emoney.JPY, Account: l.ID}); err != nil || res.Outcome != bank.Declined {
+		t.Errorf("credit through a legacy link: %+v %v", res, err)
+	}
+	// A request naming no link is an error (the outcome unknown to the reconciler), never a call.
+	if _, err := conn.Debit(ctx, bank.Request{Reference: "ref-3", Amount: 100, Currency: emoney.JPY, Account: "nope"}); err == nil {
+		t.Error("a debit naming no link succeeded")
 	}
 }
