@@ -138,7 +138,7 @@ func TestServeEndsWhenServingFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	missing := filepath.Join(t.TempDir(), "missing.pem")
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "e.db"), "--tls-cert", missing, "--tls-key", missing}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "e.db"), "--banksim-addr", "off", "--tls-cert", missing, "--tls-key", missing}
 	err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Fatalf("serve with missing TLS files: %v (context: %v)", err, ctx.Err())
