@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
+	// Holder notifications and notices to banks (issue 6).
+	t.Run("Notify", func(t *testing.T) { runNotify(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
