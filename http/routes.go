@@ -84,6 +84,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/links", s.wrap(s.user(s.listLinks, emoney.RoleCustomer)))
 	mux.Handle("GET /api/v1/links/callback", s.wrap(s.linkCallback))
 	mux.Handle("DELETE /api/v1/links/{id}", s.wrap(s.user(s.deleteLink, emoney.RoleCustomer)))
+	// Notifications (api_notifications.go): what the wallet told a customer, newest first.
+	mux.Handle("GET /api/v1/notifications", s.wrap(s.user(s.listNotifications, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/notifications/{id}/read", s.wrap(s.user(s.readNotification, emoney.RoleCustomer)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

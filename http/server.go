@@ -26,6 +26,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/notify"
 	"emoney/payees"
 	"emoney/webhook"
 )
@@ -62,6 +63,7 @@ type Server struct {
 	webhooks *webhook.Service
 	policies *bankpolicy.Service // nil: the bank policy routes answer not_found
 	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
+	notes    *notify.Service     // nil: the notification routes answer not_found (SetNotifications)
 	srv      *http.Server
 	ln       net.Listener
 }
