@@ -38,6 +38,19 @@ func startLinking(t *testing.T) *linkEnv {
 // cooling-off caps, so that a top-up the wallet allows can fail the mandate at the bank).
 func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	t.Helper()
+	return startLinkingWith(t, linkOptions{perCharge: perCharge})
+}
+
+// linkOptions vary the service startLinkingWith wires: perCharge as startLinkingMandate's;
+// noticeBase, given the simulator's base URL, answers where bank notices go instead (a proxy).
+type linkOptions struct {
+	perCharge  int64
+	noticeBase func(simBase string) string
+}
+
+func startLinkingWith(t *testing.T, o linkOptions) *linkEnv {
+	t.Helper()
+	perCharge := o.perCharge
 	dir := t.TempDir()
 	svc, err := openService(context.Background(), "sqlite:"+filepath.Join(dir, "emoney.db"), filepath.Join(dir, "keyset.json"), emhttp.Config{Mode: "development"}, serviceConfig{})
 	if err != nil {
@@ -52,6 +65,9 @@ func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	}
 	if perCharge > 0 {
 		svc.tiers[2].PerOperation = perCharge // what attachDevLinker asks as the mandate's per-charge cap
+	}
+	if o.noticeBase != nil {
+		svc.devNoticeBase = o.noticeBase(bs.base)
 	}
 	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
 		t.Fatal(err)
