@@ -404,7 +404,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		if err := l.refuse(ctx, actor, user, why, detail, func(tx emoney.Tx, t *told) error {
 			if !o.User.IsZero() {
 				if err := l.noteHolder(ctx, tx, t, notify.Message{User: o.User, Kind: NotifyAttemptRefused, Dedupe: "attempt:" + link.ID.String(),
-					Text: fmt.Sprintf("Someone tried to link %s, which is linked to your wallet, to another wallet. We refused it. If this was not you, call us: your bank has been told as well.",
+					Text: fmt.Sprintf("Someone tried to link %s, which is linked to your wallet, to another wallet. We refused it. If this was not you, call us.",
 						l.accountName(lf.Bank, out.Last))}); err != nil {
 					return err
 				}
