@@ -249,6 +249,17 @@ type ReadTx interface {
 	// index, revoked ones too, by any user: what the account moved through this wallet
 	// platform on that day.
 	AccountLinkUsage(ctx context.Context, accountIndex []byte, kind string, day int32) (int64, error)
+
+	// ---- holder notifications and bank notices (packages notify and banklink; migration 0018)
+
+	// Notifications returns up to limit of user's notifications, newest first (only unread
+	// ones if unreadOnly).
+	Notifications(ctx context.Context, user ID, unreadOnly bool, limit int) ([]Notification, error)
+	// BankNotice returns one notice to a bank; not_found if there is none.
+	BankNotice(ctx context.Context, id ID) (BankNotice, error)
+	// LinksConsentedBetween returns up to limit links of bank, not revoked, whose ConsentedAt
+	// is in [from, to), oldest consent first (for the re-consent reminders).
+	LinksConsentedBetween(ctx context.Context, bank string, from, to time.Time, limit int) ([]BankLink, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -471,4 +482,25 @@ type Tx interface {
 	// SetLinkStatus moves a link from status from to status to; not_found if there is no such
 	// link in status from.
 	SetLinkStatus(ctx context.Context, id ID, from, to LinkStatus) error
+
+	// ---- holder notifications and bank notices (packages notify and banklink; migration 0018)
+
+	// CreateNotification records n unless user n.User has one with n.DedupeKey already; it
+	// returns the one stored and whether it is n (created). conflict if n's id is taken by
+	// another notification.
+	CreateNotification(ctx context.Context, n Notification) (Notification, bool, error)
+	// MarkNotificationRead marks one of user's notifications read at the given time (a read one
+	// keeps its first ReadAt) and returns it; not_found if the user has no such notification.
+	MarkNotificationRead(ctx context.Context, user, id ID, at time.Time) (Notification, error)
+	// CreateBankNotice records a notice to a bank (pending, or already claimed if n.Claim is
+	// set, NextAt being the end of that claim's lease); conflict if its id is taken.
+	CreateBankNotice(ctx context.Context, n BankNotice) error
+	// ClaimBankNotices takes up to limit pending notices due at or before now, earliest first,
+	// for claim: each gets Claim claim and NextAt until. Notices another transaction is
+	// claiming are passed over, not waited for.
+	ClaimBankNotices(ctx context.Context, claim ID, now, until time.Time, limit int) ([]BankNotice, error)
+	// RecordBankNotice records the outcome of an attempt at a claimed notice (as
+	// RecordDelivery does for deliveries); not_found if there is no such notice, conflict if
+	// o.Claim no longer holds it.
+	RecordBankNotice(ctx context.Context, o DeliveryOutcome) error
 }

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 	"time"
 
 	"emoney"
@@ -21,6 +23,7 @@ import (
 	"emoney/bankpolicy"
 	"emoney/identity"
 	"emoney/kyc"
+	"emoney/notify"
 	"emoney/pii"
 )
 
@@ -53,6 +56,14 @@ type LinkerConfig struct {
 	Monthly   int64
 	Now       func() time.Time
 	IDs       emoney.IDSource
+
+	// Holders tells customers about their links (nil: nobody is told).
+	Holders *notify.Service
+	// Notices maps a bank's code to its partner-notification endpoint (link_created,
+	// link_refused, unlinked: notices.go); a bank without one is told nothing.
+	Notices map[string]BankNotices
+	// NoticeClient sends bank notices (nil: http.DefaultClient; each attempt times out in 10 s).
+	NoticeClient *http.Client
 }
 
 // Linker links bank accounts to wallets. It is safe for concurrent use.
@@ -66,6 +77,9 @@ type Linker struct {
 	cfg       LinkerConfig
 	perWallet *identity.Limiter
 	perBank   *identity.Limiter
+
+	remindMu   sync.Mutex
+	remindedAt time.Time // the last RemindReconsent pass (reconsent.go)
 }
 
 // NewLinker returns a Linker. Errors: invalid when the mandate caps are not 1 ≤ PerCharge ≤
@@ -289,7 +303,10 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 	if d.Outcome == OutcomeRefuse {
 		revoke()
 		why := fmt.Sprintf("holder of the account at bank %s does not match wallet:%s's identity (%s, score %d)", lf.Bank, user, d.Reason, d.Score)
-		if err := l.refuse(ctx, actor, user, why, detail); err != nil {
+		acct := h2.Branch + "-" + h2.AccountNumber
+		if err := l.refuse(ctx, actor, user, why, detail, func(tx emoney.Tx, t *told) error {
+			return l.queueBankNotice(ctx, tx, t, lf.Bank, NoticeLinkRefused, acct, "holder_mismatch: the holder does not match the wallet's verified identity")
+		}); err != nil {
 			return Outcome{}, err
 		}
 		out.Status, out.Message = Refused, "The account holder does not match your verified identity. The link was refused and the bank's access withdrawn."
@@ -313,8 +330,10 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 	}
 	detail["link"] = link.ID.String()
 	var replaced, own emoney.BankLink // the owner's reconsent link this one replaces; the owner's live link that stays
+	var t told
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {
 		replaced, own = emoney.BankLink{}, emoney.BankLink{}
+		t.reset()
 		prev, err := tx.LinksByAccount(ctx, index)
 		if err != nil {
 			return err
@@ -341,6 +360,15 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 			detail["replaces"] = p.ID.String()
 		}
 		if err := tx.CreateLink(ctx, link); err != nil {
+			return err
+		}
+		// The holder and the bank are told (DESIGN.md step 7): the bank tells its customer too.
+		if err := l.noteHolder(ctx, tx, &t, notify.Message{User: user, Kind: NotifyLinkCreated, Dedupe: "link:" + link.ID.String() + ":created",
+			Text: l.linkedText(link, out.Last)}); err != nil {
+			return err
+		}
+		if err := l.queueBankNotice(ctx, tx, &t, lf.Bank, NoticeLinkCreated, h2.Branch+"-"+h2.AccountNumber,
+			fmt.Sprintf("status %s; cooling-off until %s", link.Status, link.CoolingOffUntil.UTC().Format(time.RFC3339))); err != nil {
 			return err
 		}
 		if link.Status == emoney.LinkReview {
@@ -371,7 +399,19 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		revoke()
 		detail["outcome"], detail["reason"], detail["other"] = OutcomeRefuse, "account_taken", other
 		why := fmt.Sprintf("the account at bank %s that wallet:%s tried to link is linked to %s", lf.Bank, user, other)
-		if err := l.refuse(ctx, actor, user, why, detail); err != nil {
+		// Both sides are told (DESIGN.md step 6): the bank, naming the account, and the first
+		// wallet's holder. The wallet that tried learns nothing about the first.
+		if err := l.refuse(ctx, actor, user, why, detail, func(tx emoney.Tx, t *told) error {
+			if !o.User.IsZero() {
+				if err := l.noteHolder(ctx, tx, t, notify.Message{User: o.User, Kind: NotifyAttemptRefused, Dedupe: "attempt:" + link.ID.String(),
+					Text: fmt.Sprintf("Someone tried to link %s, which is linked to your wallet, to another wallet. We refused it. If this was not you, call us.",
+						l.accountName(lf.Bank, out.Last))}); err != nil {
+					return err
+				}
+			}
+			return l.queueBankNotice(ctx, tx, t, lf.Bank, NoticeLinkRefused, h2.Branch+"-"+h2.AccountNumber,
+				"account_taken: a second wallet tried to link an account linked to another wallet already")
+		}); err != nil {
 			return Outcome{}, err
 		}
 		out.Status, out.Message = Refused, "This bank account is linked to another wallet already. The link was refused and the bank's access withdrawn."
@@ -381,6 +421,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		revoke()
 		return fail(err, "store")
 	}
+	l.flush(ctx, &t)
 	if !replaced.ID.IsZero() {
 		// The bank refused the replaced link's tokens; withdraw its grant too, if it has one.
 		if tok, err := l.Tokens(replaced); err == nil {
@@ -425,15 +466,25 @@ func last3(n string) string {
 	return n[len(n)-3:]
 }
 
-// refuse records a refused link: an alert "link_refused" and an audit entry.
-func (l *Linker) refuse(ctx context.Context, actor string, user emoney.ID, why string, detail map[string]any) error {
-	return l.store.Update(ctx, func(tx emoney.Tx) error {
+// refuse records a refused link: an alert "link_refused", an audit entry, and what tell
+// writes in the same transaction (notices), sent once it commits.
+func (l *Linker) refuse(ctx context.Context, actor string, user emoney.ID, why string, detail map[string]any, tell func(emoney.Tx, *told) error) error {
+	var t told
+	err := l.store.Update(ctx, func(tx emoney.Tx) error {
+		t.reset()
 		if err := tx.CreateAlert(ctx, emoney.Alert{ID: l.cfg.IDs.NewID(), Kind: "link_refused", Subject: actor, Reason: why,
 			Status: emoney.AlertOpen, CreatedAt: l.cfg.Now()}); err != nil {
 			return err
 		}
+		if err := tell(tx, &t); err != nil {
+			return err
+		}
 		return l.audit(ctx, tx, actor, "link.refused", user.String(), detail)
 	})
+	if err == nil {
+		l.flush(ctx, &t)
+	}
+	return err
 }
 
 // seal seals the account, holder and tokens into link.
@@ -545,9 +596,24 @@ func (l *Linker) Unlink(ctx context.Context, p identity.Principal, id emoney.ID)
 		}
 	}
 	actor := "user:" + p.User.String()
+	a, err := l.linkAccount(link)
+	if err != nil {
+		return View{}, err
+	}
+	var t told
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {
+		t.reset()
 		var err error
 		if link, err = tx.RevokeLink(ctx, p.User, id, actor, l.cfg.Now()); err != nil {
+			return err
+		}
+		// Either side can unlink and the other is told (DESIGN.md step 8); the holder too, in
+		// case it was not them.
+		if err := l.noteHolder(ctx, tx, &t, notify.Message{User: link.User, Kind: NotifyUnlinked, Dedupe: "link:" + id.String() + ":unlinked",
+			Text: l.accountName(link.Bank, last3(a.Number)) + " was unlinked from your wallet. If this was not you, call us."}); err != nil {
+			return err
+		}
+		if err := l.queueBankNotice(ctx, tx, &t, link.Bank, NoticeUnlinked, a.Branch+"-"+a.Number, "the holder unlinked the account in the wallet"); err != nil {
 			return err
 		}
 		return l.audit(ctx, tx, actor, "link.revoked", id.String(), map[string]any{"bank": link.Bank})
@@ -555,6 +621,7 @@ func (l *Linker) Unlink(ctx context.Context, p identity.Principal, id emoney.ID)
 	if err != nil {
 		return View{}, err
 	}
+	l.flush(ctx, &t)
 	return l.view(link)
 }
 

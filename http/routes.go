@@ -87,6 +87,9 @@ func (s *Server) routes() http.Handler {
 	// The 2020 PIN linking flow (api_links_legacy.go): development only, with
 	// serve --legacy-linking; any signed-in customer, as in 2020. Otherwise 404.
 	mux.Handle("POST /api/v1/links/legacy", s.wrap(s.user(s.legacyLink, emoney.RoleCustomer)))
+	// Notifications (api_notifications.go): what the wallet told a customer, newest first.
+	mux.Handle("GET /api/v1/notifications", s.wrap(s.user(s.listNotifications, emoney.RoleCustomer)))
+	mux.Handle("POST /api/v1/notifications/{id}/read", s.wrap(s.user(s.readNotification, emoney.RoleCustomer)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

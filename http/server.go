@@ -26,6 +26,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/notify"
 	"emoney/payees"
 	"emoney/webhook"
 )
@@ -63,6 +64,7 @@ type Server struct {
 	policies *bankpolicy.Service // nil: the bank policy routes answer not_found
 	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
 	legacy   *banklink.Legacy    // nil: the 2020 PIN linking flow is off (SetLegacyLinks)
+	notes    *notify.Service     // nil: the notification routes answer not_found (SetNotifications)
 	srv      *http.Server
 	ln       net.Listener
 }

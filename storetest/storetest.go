@@ -39,6 +39,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
 	// The 2020 legacy links beside OAuth ones (issue 6 item 7; migration 0022).
 	t.Run("LegacyLinks", func(t *testing.T) { runLegacyLinks(t, newDB) })
+	// Holder notifications and notices to banks (issue 6).
+	t.Run("Notify", func(t *testing.T) { runNotify(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

@@ -187,7 +187,7 @@ func TestAttackT2Hardened(t *testing.T) {
 // e-mail-only wallet with the PIN — a second wallet too — and tops up until the wallets' tier
 // 0 limits stop it: the victim's bank balance falls by what the limits allow.
 func TestAttackT1Legacy(t *testing.T) {
-	e := startLinkingWith(t, 0, true)
+	e := startLinkingWith(t, linkOptions{legacy: true})
 	c := victim(e)
 	crewToken, _ := user(t, e.api, "crew@example.com") // e-mail only: tier 0
 	crewID := userID(t, e.api, crewToken)
@@ -358,7 +358,7 @@ func TestServeLegacyLinking(t *testing.T) {
 // runs the 2020 protocol: operations through OAuth links pass the legacy connector by.
 // (TestTopUpsThroughLinksOverHTTP covers link, top-up and withdrawal in depth without it.)
 func TestHonestCustomerBesideLegacyLinking(t *testing.T) {
-	e := startLinkingWith(t, 0, true)
+	e := startLinkingWith(t, linkOptions{legacy: true})
 	ctx := context.Background()
 	hanako := e.customer("hanako", "ﾘﾖｳ ｼｬ", "1980-01-02", "+819011110001", "1000567") // ¥100,000 at the bank
 	alice, _ := e.walletUser("alice@example.com", 1, "リヨウ シャ", "1980-01-02", true)
@@ -423,7 +423,7 @@ func TestLegacyLinkWithoutTheFlag(t *testing.T) {
 // The legacy connector sends a debit again under the same reference (the reconciler's re-send
 // after a lost answer) without moving money twice, and hands OAuth links' operations on.
 func TestLegacyConnectorResendsOnce(t *testing.T) {
-	e := startLinkingWith(t, 0, true)
+	e := startLinkingWith(t, linkOptions{legacy: true})
 	c := victim(e)
 	ctx := context.Background()
 	token, _ := user(t, e.api, "crew@example.com")

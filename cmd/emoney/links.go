@@ -20,6 +20,8 @@ const devClientID = "emoney-dev"
 // fresh ES256 key for this process, registered with the redirect URI on the API's own address
 // (known only after Listen) at every simulated bank, whose issuers the wallet then trusts. The
 // mandate asks tier 2's per-operation limit per charge and its monthly top-up limit a month.
+// Every bank is told about links through its partner-notification endpoint
+// (<issuer>/partner/notifications), signed with this process's devBankWebhookSecret.
 // Production configures no bank yet: the link endpoints answer that none is configured.
 func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -31,13 +33,21 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 		return err
 	}
 	redirect := "http://" + apiAddr + "/api/v1/links/callback"
+	secret, err := newDevBankWebhookSecret()
+	if err != nil {
+		return err
+	}
+	s.devBankWebhookSecret = secret
 	clientIDs, issuers, names := map[string]string{}, map[string]string{}, map[string]string{}
+	notices := map[string]banklink.BankNotices{}
 	for _, b := range sim.Banks() {
-		if err := sim.RegisterClient(b.Code, banksim.Client{ID: devClientID, Name: "emoney (development)", JWKS: jwks, RedirectURIs: []string{redirect}}); err != nil {
+		if err := sim.RegisterClient(b.Code, banksim.Client{ID: devClientID, Name: "emoney (development)", JWKS: jwks, RedirectURIs: []string{redirect},
+			WebhookSecret: s.devBankWebhookSecret}); err != nil {
 			return fmt.Errorf("registering the wallet at simulated bank %s: %w", b.Code, err)
 		}
 		iss := sim.Issuer(b.Code)
 		clientIDs[iss], issuers[b.Code], names[b.Code] = devClientID, iss, b.Name
+		notices[b.Code] = banklink.BankNotices{URL: s.devNoticeURL(iss, b.Code), ClientID: devClientID, Secret: s.devBankWebhookSecret}
 	}
 	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: "dev-1", RedirectURI: redirect})
 	if err != nil {
@@ -45,7 +55,8 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	}
 	t2 := s.tiers[2]
 	l, err := banklink.NewLinker(s.store, s.keys, w, s.identity, s.kyc, s.policies, banklink.LinkerConfig{
-		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation)})
+		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation),
+		Holders: s.notes, Notices: notices})
 	if err != nil {
 		return err
 	}

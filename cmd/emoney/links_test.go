@@ -38,13 +38,21 @@ func startLinking(t *testing.T) *linkEnv {
 // cooling-off caps, so that a top-up the wallet allows can fail the mandate at the bank).
 func startLinkingMandate(t *testing.T, perCharge int64) *linkEnv {
 	t.Helper()
-	return startLinkingWith(t, perCharge, false)
+	return startLinkingWith(t, linkOptions{perCharge: perCharge})
 }
 
-// startLinkingWith is startLinkingMandate, with the 2020 PIN linking flow on if legacy (as
-// serve --legacy-linking runs it).
-func startLinkingWith(t *testing.T, perCharge int64, legacy bool) *linkEnv {
+// linkOptions vary the service startLinkingWith wires: perCharge as startLinkingMandate's;
+// noticeBase, given the simulator's base URL, answers where bank notices go instead (a proxy);
+// legacy turns the 2020 PIN linking flow on (as serve --legacy-linking runs it).
+type linkOptions struct {
+	perCharge  int64
+	noticeBase func(simBase string) string
+	legacy     bool
+}
+
+func startLinkingWith(t *testing.T, o linkOptions) *linkEnv {
 	t.Helper()
+	perCharge, legacy := o.perCharge, o.legacy
 	dir := t.TempDir()
 	svc, err := openService(context.Background(), "sqlite:"+filepath.Join(dir, "emoney.db"), filepath.Join(dir, "keyset.json"), emhttp.Config{Mode: "development"}, serviceConfig{})
 	if err != nil {
@@ -59,6 +67,9 @@ func startLinkingWith(t *testing.T, perCharge int64, legacy bool) *linkEnv {
 	}
 	if perCharge > 0 {
 		svc.tiers[2].PerOperation = perCharge // what attachDevLinker asks as the mandate's per-charge cap
+	}
+	if o.noticeBase != nil {
+		svc.devNoticeBase = o.noticeBase(bs.base)
 	}
 	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
 		t.Fatal(err)

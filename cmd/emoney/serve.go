@@ -20,6 +20,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/notify"
 	"emoney/payees"
 	"emoney/pii"
 	"emoney/webhook"
@@ -128,7 +129,13 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider, webAuthn: wa})
+	// Holder notifications: no push or e-mail channel is built yet; development writes them to
+	// stderr, production keeps them for the API (GET /api/v1/notifications) only.
+	var notifier notify.Notifier = &notify.DevSink{}
+	if !cfg.production() {
+		notifier = &notify.DevSink{W: e.stderr}
+	}
+	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider, webAuthn: wa, notifier: notifier})
 	if err != nil {
 		return err
 	}
@@ -251,6 +258,12 @@ type service struct {
 	policies *bankpolicy.Service
 	tiers    money.Tiers
 	links    *banklink.Linker
+	// Holder notifications (notify.go), and in development the one secret this process shares
+	// with every simulated bank (see devBankWebhookSecret), and where bank notices go when a
+	// test puts a proxy in front of the simulator ("": the simulator itself).
+	notes                *notify.Service
+	devBankWebhookSecret string
+	devNoticeBase        string
 }
 
 // serviceConfig is what the services take from the config file, and the providers it named.
@@ -259,6 +272,7 @@ type serviceConfig struct {
 	sms      kyc.SMS
 	ekyc     kyc.Provider
 	webAuthn identity.WebAuthnConfig // zero: identity's defaults
+	notifier notify.Notifier         // nil: a development sink writing nowhere
 }
 
 // openService opens the store (migrating it), the keyset, the ledger and the identity service,
@@ -328,8 +342,10 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	}
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
 		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
+	notes := notify.New(s, sc.notifier, notify.Config{})
+	srv.SetNotifications(notes)
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
-		keys: keys, policies: pol, tiers: tiers}, nil
+		keys: keys, policies: pol, tiers: tiers, notes: notes}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
@@ -357,6 +373,7 @@ func (s *service) sweep(ctx context.Context, period time.Duration, log *slog.Log
 			log.Warn("raised alerts for holds that had none", slog.Int("n", n))
 		}
 		s.reconcileBanks(ctx, log)
+		s.notifyLinks(ctx, log)
 		if n, err := s.identity.PurgeSessions(ctx, identity.SessionRetention); err != nil && ctx.Err() == nil {
 			log.Error("purging old sessions", slog.Any("err", err))
 		} else if n > 0 {
