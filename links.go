@@ -39,6 +39,10 @@ type BankLink struct {
 	ConsentedAt      time.Time // re-consent is due the policy's ReconsentDays after it
 	RevokedAt        time.Time // zero unless revoked
 	RevokedBy        string    // "user:<id>", "staff:<id>", "bank"
+	// GrantID is the bank's id of the consent behind the link (the token answer's grant_id):
+	// what the bank's mandate_revoked webhooks name. Not secret: the bank's opaque id. "" when
+	// the bank sent none.
+	GrantID string
 }
 
 // LinkFlow is a linking authorization waiting for its callback: the banklink.Flow (which holds

@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
+	// Webhooks from banks: grants, received events, fraud reports (migration 0019).
+	t.Run("BankWebhooks", func(t *testing.T) { runBankWebhooks(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
