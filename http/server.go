@@ -64,6 +64,9 @@ type Server struct {
 	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
 	srv      *http.Server
 	ln       net.Listener
+
+	// bankHooks receives the banks' webhooks (SetBankWebhooks); nil: their route answers not_found.
+	bankHooks *banklink.WebhookReceiver
 }
 
 // Deps are the services the API is a surface of.

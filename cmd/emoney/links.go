@@ -20,6 +20,8 @@ const devClientID = "emoney-dev"
 // fresh ES256 key for this process, registered with the redirect URI on the API's own address
 // (known only after Listen) at every simulated bank, whose issuers the wallet then trusts. The
 // mandate asks tier 2's per-operation limit per charge and its monthly top-up limit a month.
+// Each bank sends its webhooks to /api/v1/banks/{code}/webhooks, signed with a secret made
+// per process.
 // Production configures no bank yet: the link endpoints answer that none is configured.
 func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -31,22 +33,30 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 		return err
 	}
 	redirect := "http://" + apiAddr + "/api/v1/links/callback"
-	clientIDs, issuers, names := map[string]string{}, map[string]string{}, map[string]string{}
+	// One secret per process signs the webhooks every simulated bank sends here.
+	webhookSecret := "whsec_" + rand.Text()
+	clientIDs, issuers, names, secrets := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	for _, b := range sim.Banks() {
-		if err := sim.RegisterClient(b.Code, banksim.Client{ID: devClientID, Name: "emoney (development)", JWKS: jwks, RedirectURIs: []string{redirect}}); err != nil {
+		if err := sim.RegisterClient(b.Code, banksim.Client{ID: devClientID, Name: "emoney (development)", JWKS: jwks, RedirectURIs: []string{redirect},
+			WebhookURL: "http://" + apiAddr + "/api/v1/banks/" + b.Code + "/webhooks", WebhookSecret: webhookSecret}); err != nil {
 			return fmt.Errorf("registering the wallet at simulated bank %s: %w", b.Code, err)
 		}
 		iss := sim.Issuer(b.Code)
-		clientIDs[iss], issuers[b.Code], names[b.Code] = devClientID, iss, b.Name
+		clientIDs[iss], issuers[b.Code], names[b.Code], secrets[b.Code] = devClientID, iss, b.Name, webhookSecret
 	}
+	s.bankWebhookSecret = webhookSecret
 	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: "dev-1", RedirectURI: redirect})
 	if err != nil {
 		return err
 	}
 	t2 := s.tiers[2]
 	l, err := banklink.NewLinker(s.store, s.keys, w, s.identity, s.kyc, s.policies, banklink.LinkerConfig{
-		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation)})
+		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation), WebhookSecrets: secrets})
 	if err != nil {
+		return err
+	}
+	// The banks' webhooks (mandate_revoked, fraud_report) at POST /api/v1/banks/{code}/webhooks.
+	if err := s.server.SetBankWebhooks(l.Webhooks()); err != nil {
 		return err
 	}
 	s.links = l

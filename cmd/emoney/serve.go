@@ -239,6 +239,9 @@ type service struct {
 	policies *bankpolicy.Service
 	tiers    money.Tiers
 	links    *banklink.Linker
+
+	// bankWebhookSecret is what the simulated banks sign their webhooks with (development).
+	bankWebhookSecret string
 }
 
 // serviceConfig is what the services take from the config file, and the providers it named.
