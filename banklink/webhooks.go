@@ -298,7 +298,7 @@ func (r *WebhookReceiver) fraudReport(ctx context.Context, tx emoney.Tx, bank, e
 		pulled = links[0]
 	}
 	rep := emoney.BankFraudReport{ID: r.l.cfg.IDs.NewID(), Bank: bank, EventID: eventID, Link: pulled.ID, User: pulled.User, AccountIndex: index,
-		EntryID: d.EntryID, Amount: d.Amount, DebitedAt: d.At.UTC(), Grant: d.GrantID, ReceivedAt: now}
+		EntryID: d.EntryID, Amount: d.Amount, DebitedAt: d.At.UTC().Truncate(time.Microsecond), Grant: d.GrantID, ReceivedAt: now}
 	if err := tx.CreateBankFraudReport(ctx, rep); err != nil {
 		return "", emoney.BankLink{}, err
 	}
