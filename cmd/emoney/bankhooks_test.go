@@ -348,6 +348,27 @@ func TestBankWebhookRefusalsOverHTTP(t *testing.T) {
 		t.Errorf("top-up after the refused webhooks: %d %+v", st, ae)
 	}
 
+	// A type the wallet does not act on is recorded and ignored; a fraud report on an account
+	// no link ever held is recorded and alerted.
+	other := event(t, "evt_test_3", "statement_ready", map[string]string{"x": "y"})
+	if status, _ := e.hook("0001", "evt_test_3", banksim.SignWebhook(secret, now, other), other); status != 200 {
+		t.Errorf("another type: %d", status)
+	}
+	if ev, err := e.bankEvent("evt_test_3"); err != nil || ev.Outcome != "ignored" || e.metric("other", "ignored") != 1 {
+		t.Errorf("another type's event: %+v %v", ev, err)
+	}
+	stranger := event(t, "evt_test_4", "fraud_report", banksim.FraudReport{Branch: "001", Account: "7777777", EntryID: "e_x", Amount: 3_000, At: now.UTC()})
+	if status, _ := e.hook("0001", "evt_test_4", banksim.SignWebhook(secret, now, stranger), stranger); status != 200 {
+		t.Errorf("a fraud report on an unknown account: %d", status)
+	}
+	if ev, err := e.bankEvent("evt_test_4"); err != nil || ev.Outcome != "unmatched" {
+		t.Errorf("the unknown account's report: %+v %v", ev, err)
+	}
+	if as := e.alerts("fraud_report"); len(as) != 1 || as[0].Subject != "bank:0001" || !strings.Contains(as[0].Reason, "e_x") || strings.Contains(as[0].Reason, "7777777") {
+		t.Errorf("alerts for a report on an unknown account: %+v", as)
+	}
+	unchanged("other events")
+
 	// The refused deliveries recorded nothing: the genuine event with their id still acts.
 	if status, page := e.hook("0001", "evt_test_1", banksim.SignWebhook(secret, time.Now(), revoke), revoke); status != 200 {
 		t.Fatalf("the genuine event: %d %s", status, page)
