@@ -18,6 +18,15 @@ import (
 // Webhooks from the banks (issue 6 items 3 and 8: "either side can unlink and the other is
 // told"), end to end: the in-process bank simulator sends them, signed, to the real server.
 
+// lostWebhook is a context for a simulator call whose webhook never reaches the wallet (the
+// bank acts, then its delivery fails at once): the case of a bank whose webhooks are lost, or
+// that names no grant, which the wallet learns of only when the bank refuses a link's token.
+func lostWebhook() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
 // linkedAlice links hanako's account at bank 0001 to alice's wallet and returns alice's token
 // and id, the link and the bank's grant behind it.
 func (e *linkEnv) linkedAlice() (string, emoney.ID, emoney.BankLink, banksim.Grant) {
