@@ -336,6 +336,12 @@ func TestBankWebhookRefusalsOverHTTP(t *testing.T) {
 		}
 		unchanged(c.name)
 	}
+	// Over 64 KiB: refused before anything is verified or recorded.
+	big := event(t, "evt_test_1", "mandate_revoked", map[string]string{"grant_id": g.ID, "pad": strings.Repeat("x", 64<<10)})
+	if status, _ := e.hook("0001", "evt_test_1", banksim.SignWebhook(secret, now, big), big); status != 413 {
+		t.Errorf("a body over 64 KiB: %d", status)
+	}
+	unchanged("too large")
 	// A bank with no secret here sends nothing this wallet believes.
 	if status, _ := e.hook("9999", "evt_test_1", banksim.SignWebhook(secret, now, revoke), revoke); status != 404 {
 		t.Errorf("a bank without a webhook secret: %d", status)
