@@ -40,6 +40,10 @@ type BankLink struct {
 	RevokedAt        time.Time  // zero unless revoked
 	RevokedBy        string     // "user:<id>", "staff:<id>", "bank"
 	Method           LinkMethod // LinkOAuth (also when empty) or LinkLegacy (linkmethod.go)
+	// GrantID is the bank's id of the consent behind the link (the token answer's grant_id):
+	// what the bank's mandate_revoked webhooks name. Not secret: the bank's opaque id. "" when
+	// the bank sent none.
+	GrantID string
 }
 
 // LinkFlow is a linking authorization waiting for its callback: the banklink.Flow (which holds

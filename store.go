@@ -260,6 +260,16 @@ type ReadTx interface {
 	// LinksConsentedBetween returns up to limit links of bank, not revoked, whose ConsentedAt
 	// is in [from, to), oldest consent first (for the re-consent reminders).
 	LinksConsentedBetween(ctx context.Context, bank string, from, to time.Time, limit int) ([]BankLink, error)
+	// ---- webhooks from banks: grants, received events, fraud reports (banklink; migration 0019)
+
+	// LinkByGrant returns the newest link of bank whose GrantID is grant, revoked ones too;
+	// not_found if none has it (an empty grant matches nothing).
+	LinkByGrant(ctx context.Context, bank, grant string) (BankLink, error)
+	// BankEvent returns the webhook recorded under bank and event id, or not_found.
+	BankEvent(ctx context.Context, bank, eventID string) (BankEvent, error)
+	// BankFraudReports returns the fraud reports naming the link, newest first; none is not an
+	// error.
+	BankFraudReports(ctx context.Context, link ID) ([]BankFraudReport, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -503,4 +513,16 @@ type Tx interface {
 	// RecordDelivery does for deliveries); not_found if there is no such notice, conflict if
 	// o.Claim no longer holds it.
 	RecordBankNotice(ctx context.Context, o DeliveryOutcome) error
+	// ---- webhooks from banks: grants, received events, fraud reports (banklink; migration 0019)
+
+	// RecordBankEvent records e unless an event with its bank and event id is recorded already,
+	// and reports whether it did. Of two transactions recording one event, the second waits for
+	// the first and then reports false: a webhook is acted on once.
+	RecordBankEvent(ctx context.Context, e BankEvent) (bool, error)
+	// SetBankEventOutcome records what came of a recorded event and the link it concerned;
+	// not_found if there is no such event.
+	SetBankEventOutcome(ctx context.Context, bank, eventID, outcome string, link ID) error
+	// CreateBankFraudReport records a fraud report; conflict if its id, or its bank and event
+	// id together, are taken.
+	CreateBankFraudReport(ctx context.Context, r BankFraudReport) error
 }

@@ -404,6 +404,10 @@ type Tokens struct {
 	// JKT is the thumbprint of Key, the DPoP key the tokens are bound to.
 	JKT string   `json:"jkt"`
 	Key *DPoPKey `json:"dpop_key"`
+	// GrantID is the bank's id of the consent behind the tokens (the token answer's grant_id,
+	// OAuth 2.0 Grant Management): what its mandate_revoked webhooks name. "" when the bank
+	// sends none. Not a secret.
+	GrantID string `json:"grant_id,omitempty"`
 }
 
 // String hides the tokens and the key.
@@ -493,6 +497,9 @@ func (w *Wallet) Refresh(ctx context.Context, t Tokens) (Tokens, error) {
 	if nt.Refresh == "" { // a bank that does not rotate: the old one stays good (RFC 6749 §6)
 		nt.Refresh = t.Refresh
 	}
+	if nt.GrantID == "" { // a refresh continues the same grant
+		nt.GrantID = t.GrantID
+	}
 	return nt, nil
 }
 
@@ -540,6 +547,7 @@ func (w *Wallet) token(ctx context.Context, b *Bank, form url.Values, key *DPoPK
 		ExpiresIn    int64  `json:"expires_in"`
 		RefreshToken string `json:"refresh_token"`
 		Scope        string `json:"scope"`
+		GrantID      string `json:"grant_id"`
 	}
 	if err := json.Unmarshal(a.body, &tr); err != nil || tr.AccessToken == "" {
 		return Tokens{}, fail(ErrUnavailable, emoney.EBankUnavailable, "", "", "bank "+b.Issuer+": the token answer cannot be read")
@@ -549,7 +557,7 @@ func (w *Wallet) token(ctx context.Context, b *Bank, form url.Values, key *DPoPK
 		return Tokens{}, fail(ErrProtocol, emoney.EInternal, "", "", "bank "+b.Issuer+" issued a token of type "+redact(tr.TokenType)+", not DPoP")
 	}
 	t := Tokens{Issuer: b.Issuer, Access: tr.AccessToken, Refresh: tr.RefreshToken, Scope: strings.Fields(tr.Scope),
-		JKT: key.Thumbprint(), Key: key}
+		JKT: key.Thumbprint(), Key: key, GrantID: tr.GrantID}
 	if tr.ExpiresIn > 0 {
 		t.ExpiresAt = w.cfg.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}

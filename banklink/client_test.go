@@ -46,6 +46,12 @@ func TestLinkHappyPathSMS(t *testing.T) {
 	if strings.Join(tok.Scope, " ") != "holder debit" {
 		t.Errorf("scope %v", tok.Scope)
 	}
+	// The token answer names the grant (what the bank's mandate_revoked webhooks name).
+	gs, err := e.sim.Grants(bankCode)
+	must(t, err)
+	if len(gs) != 1 || tok.GrantID == "" || tok.GrantID != gs[0].ID {
+		t.Errorf("grant id %q, the bank's grants %+v", tok.GrantID, gs)
+	}
 
 	h, err := e.wallet.Holder(ctx, tok)
 	must(t, err)
@@ -63,7 +69,7 @@ func TestLinkHappyPathSMS(t *testing.T) {
 
 	nt, err := e.wallet.Refresh(ctx, tok)
 	must(t, err)
-	if nt.Refresh == "" || nt.Refresh == tok.Refresh || nt.Access == tok.Access || nt.JKT != tok.JKT {
+	if nt.Refresh == "" || nt.Refresh == tok.Refresh || nt.Access == tok.Access || nt.JKT != tok.JKT || nt.GrantID != tok.GrantID {
 		t.Fatalf("refresh did not rotate: %v", nt)
 	}
 	if _, err := e.wallet.Holder(ctx, nt); err != nil {

@@ -64,6 +64,9 @@ type LinkerConfig struct {
 	Notices map[string]BankNotices
 	// NoticeClient sends bank notices (nil: http.DefaultClient; each attempt times out in 10 s).
 	NoticeClient *http.Client
+	// WebhookSecrets maps each bank's code to the secret its webhooks are signed with (shared
+	// when the wallet registered at the bank). A bank without one has its webhooks refused.
+	WebhookSecrets map[string]string
 }
 
 // Linker links bank accounts to wallets. It is safe for concurrent use.
@@ -320,7 +323,8 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 	}
 	link := emoney.BankLink{ID: l.cfg.IDs.NewID(), User: user, Bank: lf.Bank, AccountIndex: index, Scope: tok.Scope,
 		MandatePayee: f.Mandate.Payee, MandatePerCharge: f.Mandate.PerCharge, MandateMonthly: f.Mandate.Monthly,
-		Status: emoney.LinkActive, Score: d.Score, CreatedAt: now, CoolingOffUntil: now.Add(pol.CoolingOff), ConsentedAt: now}
+		Status: emoney.LinkActive, Score: d.Score, CreatedAt: now, CoolingOffUntil: now.Add(pol.CoolingOff), ConsentedAt: now,
+		GrantID: tok.GrantID}
 	if d.Outcome == OutcomeReview {
 		link.Status = emoney.LinkReview
 	}

@@ -308,6 +308,10 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
 	Scope        string `json:"scope"`
+	// GrantID names the consent the tokens stand for (the grant_id of the OAuth 2.0 Grant
+	// Management draft): what a mandate_revoked webhook names, so the client can tell which
+	// of its links it ends.
+	GrantID string `json:"grant_id"`
 }
 
 // token is the token endpoint: authorization_code (PKCE, DPoP binding checked against the code)
@@ -420,7 +424,7 @@ func (s *Sim) issue(as *authState, b *Bank, c *Client, g *Grant, jkt, family str
 	at, rt := secret(), secret()
 	as.access[tokenKey(at)] = &issuedToken{bank: b.Info.Code, client: c.ID, grant: g.ID, jkt: jkt, family: family, expires: now.Add(AccessTokenTTL)}
 	as.refresh[tokenKey(rt)] = &issuedToken{bank: b.Info.Code, client: c.ID, grant: g.ID, jkt: jkt, family: family, expires: now.Add(RefreshTokenTTL)}
-	return &tokenResponse{AccessToken: at, TokenType: "DPoP", ExpiresIn: int(AccessTokenTTL / time.Second), RefreshToken: rt, Scope: strings.Join(g.Scope, " ")}
+	return &tokenResponse{AccessToken: at, TokenType: "DPoP", ExpiresIn: int(AccessTokenTTL / time.Second), RefreshToken: rt, Scope: strings.Join(g.Scope, " "), GrantID: g.ID}
 }
 
 // validVerifier reports whether v is an RFC 7636 code_verifier.

@@ -90,6 +90,9 @@ func (s *Server) routes() http.Handler {
 	// Notifications (api_notifications.go): what the wallet told a customer, newest first.
 	mux.Handle("GET /api/v1/notifications", s.wrap(s.user(s.listNotifications, emoney.RoleCustomer)))
 	mux.Handle("POST /api/v1/notifications/{id}/read", s.wrap(s.user(s.readNotification, emoney.RoleCustomer)))
+	// Webhooks from banks (api_bankhooks.go): unauthenticated except by the bank's signature
+	// (HMAC with the bank's secret, 5-minute window), checked before the body is read.
+	mux.Handle("POST /api/v1/banks/{code}/webhooks", s.wrap(s.bankWebhook))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -67,6 +67,9 @@ type Server struct {
 	notes    *notify.Service     // nil: the notification routes answer not_found (SetNotifications)
 	srv      *http.Server
 	ln       net.Listener
+
+	// bankHooks receives the banks' webhooks (SetBankWebhooks); nil: their route answers not_found.
+	bankHooks *banklink.WebhookReceiver
 }
 
 // Deps are the services the API is a surface of.

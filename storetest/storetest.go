@@ -41,6 +41,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LegacyLinks", func(t *testing.T) { runLegacyLinks(t, newDB) })
 	// Holder notifications and notices to banks (issue 6).
 	t.Run("Notify", func(t *testing.T) { runNotify(t, newDB) })
+	// Webhooks from banks: grants, received events, fraud reports (migration 0019).
+	t.Run("BankWebhooks", func(t *testing.T) { runBankWebhooks(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

@@ -22,6 +22,8 @@ const devClientID = "emoney-dev"
 // mandate asks tier 2's per-operation limit per charge and its monthly top-up limit a month.
 // Every bank is told about links through its partner-notification endpoint
 // (<issuer>/partner/notifications), signed with this process's devBankWebhookSecret.
+// Each bank sends its webhooks to /api/v1/banks/{code}/webhooks, signed with a secret made
+// per process.
 // Production configures no bank yet: the link endpoints answer that none is configured.
 func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -37,17 +39,19 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	if err != nil {
 		return err
 	}
+	// One secret per process: every simulated bank signs its webhooks to the wallet with it,
+	// and the wallet signs its notices to the banks with it.
 	s.devBankWebhookSecret = secret
-	clientIDs, issuers, names := map[string]string{}, map[string]string{}, map[string]string{}
+	clientIDs, issuers, names, secrets := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	notices := map[string]banklink.BankNotices{}
 	for _, b := range sim.Banks() {
 		if err := sim.RegisterClient(b.Code, banksim.Client{ID: devClientID, Name: "emoney (development)", JWKS: jwks, RedirectURIs: []string{redirect},
-			WebhookSecret: s.devBankWebhookSecret}); err != nil {
+			WebhookURL: "http://" + apiAddr + "/api/v1/banks/" + b.Code + "/webhooks", WebhookSecret: secret}); err != nil {
 			return fmt.Errorf("registering the wallet at simulated bank %s: %w", b.Code, err)
 		}
 		iss := sim.Issuer(b.Code)
-		clientIDs[iss], issuers[b.Code], names[b.Code] = devClientID, iss, b.Name
-		notices[b.Code] = banklink.BankNotices{URL: s.devNoticeURL(iss, b.Code), ClientID: devClientID, Secret: s.devBankWebhookSecret}
+		clientIDs[iss], issuers[b.Code], names[b.Code], secrets[b.Code] = devClientID, iss, b.Name, secret
+		notices[b.Code] = banklink.BankNotices{URL: s.devNoticeURL(iss, b.Code), ClientID: devClientID, Secret: secret}
 	}
 	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: "dev-1", RedirectURI: redirect})
 	if err != nil {
@@ -56,8 +60,12 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 	t2 := s.tiers[2]
 	l, err := banklink.NewLinker(s.store, s.keys, w, s.identity, s.kyc, s.policies, banklink.LinkerConfig{
 		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation),
-		Holders: s.notes, Notices: notices})
+		Holders: s.notes, Notices: notices, WebhookSecrets: secrets})
 	if err != nil {
+		return err
+	}
+	// The banks' webhooks (mandate_revoked, fraud_report) at POST /api/v1/banks/{code}/webhooks.
+	if err := s.server.SetBankWebhooks(l.Webhooks()); err != nil {
 		return err
 	}
 	s.links = l

@@ -170,7 +170,9 @@ func TestTopUpThroughALinkTheBankRevoked(t *testing.T) {
 	if err != nil || len(gs) != 1 {
 		t.Fatalf("grants: %+v %v", gs, err)
 	}
-	_, _ = e.sim.RevokeGrant(context.Background(), "0001", gs[0].ID) // the webhook has nowhere to go; the grant is revoked
+	// The grant is revoked but its mandate_revoked webhook is lost (sent under a cancelled
+	// context): the wallet learns of it only when the bank refuses the link's token.
+	_, _ = e.sim.RevokeGrant(lostWebhook(), "0001", gs[0].ID)
 	var ae apiError
 	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":1000}`, &ae); resp.StatusCode != 403 || ae.Error.Code != "declined" || ae.Error.Reason != "relink_required" {
 		t.Fatalf("top-up through a link revoked at the bank: %d %+v", resp.StatusCode, ae)

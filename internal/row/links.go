@@ -10,10 +10,10 @@ import (
 // LinkCols is the column list Link.Dest expects and LinkArgs gives.
 const LinkCols = `id, user_id, bank, account_index, account_sealed, holder_sealed, tokens_sealed, scope,
 	mandate_payee, mandate_per_charge, mandate_monthly, status, score, created_at, cooling_off_until,
-	consented_at, revoked_at, revoked_by, method`
+	consented_at, revoked_at, revoked_by, method, grant_id`
 
 // LinkColumns is how many columns LinkCols names.
-const LinkColumns = 19
+const LinkColumns = 20
 
 // Link is a row of the links table as both stores select it (LinkCols).
 type Link struct {
@@ -27,13 +27,14 @@ type Link struct {
 	RevokedAt                                               *int64
 	RevokedBy                                               string
 	Method                                                  string
+	GrantID                                                 string
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Link) Dest() []any {
 	return []any{&r.ID, &r.User, &r.Bank, &r.AccountIndex, &r.AccountSealed, &r.HolderSealed, &r.TokensSealed, &r.Scope,
 		&r.MandatePayee, &r.MandatePerCharge, &r.MandateMonthly, &r.Status, &r.Score, &r.CreatedAt, &r.CoolingOffUntil,
-		&r.ConsentedAt, &r.RevokedAt, &r.RevokedBy, &r.Method}
+		&r.ConsentedAt, &r.RevokedAt, &r.RevokedBy, &r.Method, &r.GrantID}
 }
 
 // Decode returns the link the row holds; an error if an id is malformed.
@@ -41,7 +42,7 @@ func (r *Link) Decode() (emoney.BankLink, error) {
 	l := emoney.BankLink{Bank: r.Bank, AccountIndex: r.AccountIndex, AccountSealed: r.AccountSealed, HolderSealed: r.HolderSealed,
 		TokensSealed: r.TokensSealed, MandatePayee: r.MandatePayee, MandatePerCharge: r.MandatePerCharge, MandateMonthly: r.MandateMonthly,
 		Status: emoney.LinkStatus(r.Status), Score: int(r.Score), CreatedAt: Time(r.CreatedAt), CoolingOffUntil: Time(r.CoolingOffUntil),
-		ConsentedAt: Time(r.ConsentedAt), RevokedBy: r.RevokedBy}
+		ConsentedAt: Time(r.ConsentedAt), RevokedBy: r.RevokedBy, GrantID: r.GrantID}
 	if r.Scope != "" {
 		l.Scope = strings.Split(r.Scope, " ")
 	}
@@ -66,7 +67,7 @@ func LinkArgs(l emoney.BankLink) []any {
 	}
 	return []any{l.ID.Bytes(), l.User.Bytes(), l.Bank, l.AccountIndex, l.AccountSealed, l.HolderSealed, l.TokensSealed,
 		strings.Join(l.Scope, " "), l.MandatePayee, l.MandatePerCharge, l.MandateMonthly, string(l.Status), int64(l.Score),
-		l.CreatedAt.UnixMicro(), l.CoolingOffUntil.UnixMicro(), l.ConsentedAt.UnixMicro(), nullTime(l.RevokedAt), l.RevokedBy, string(method)}
+		l.CreatedAt.UnixMicro(), l.CoolingOffUntil.UnixMicro(), l.ConsentedAt.UnixMicro(), nullTime(l.RevokedAt), l.RevokedBy, string(method), l.GrantID}
 }
 
 // LinkFlowCols is the column list LinkFlow.Dest expects.
