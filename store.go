@@ -249,6 +249,16 @@ type ReadTx interface {
 	// index, revoked ones too, by any user: what the account moved through this wallet
 	// platform on that day.
 	AccountLinkUsage(ctx context.Context, accountIndex []byte, kind string, day int32) (int64, error)
+
+	// ---- staff decisions on links and linking locks (package banklink; migration 0020)
+
+	// LinksByStatus returns up to limit links in the given status with ids greater than
+	// after, oldest first.
+	LinksByStatus(ctx context.Context, status LinkStatus, after ID, limit int) ([]BankLink, error)
+	// LinkFailures counts the user's link failures at or after since.
+	LinkFailures(ctx context.Context, user ID, since time.Time) (int, error)
+	// LinkLock returns the user's linking lock, or not_found if the user is not locked.
+	LinkLock(ctx context.Context, user ID) (LinkLock, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -471,4 +481,19 @@ type Tx interface {
 	// SetLinkStatus moves a link from status from to status to; not_found if there is no such
 	// link in status from.
 	SetLinkStatus(ctx context.Context, id ID, from, to LinkStatus) error
+
+	// ---- staff decisions on links and linking locks (package banklink; migration 0020)
+
+	// DecideLink moves a link from status from to status to and returns it as it is now: to
+	// active also sets CoolingOffUntil to coolingOffUntil (cooling-off starts at release); to
+	// revoked sets RevokedAt and RevokedBy (by, at). not_found if there is no such link;
+	// conflict if it is not in status from (someone decided first).
+	DecideLink(ctx context.Context, id ID, from, to LinkStatus, coolingOffUntil time.Time, by string, at time.Time) (BankLink, error)
+	// RecordLinkFailure records one failed link attempt.
+	RecordLinkFailure(ctx context.Context, f LinkFailure) error
+	// LockLinking records a linking lock; conflict if the user is locked already.
+	LockLinking(ctx context.Context, l LinkLock) error
+	// UnlockLinking removes the user's linking lock and forgets the failures recorded before
+	// it; not_found if the user is not locked.
+	UnlockLinking(ctx context.Context, user ID) error
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
+	// Staff decisions on links and linking locks (issue 6; migration 0020).
+	t.Run("LinkReview", func(t *testing.T) { runLinkReview(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
