@@ -66,6 +66,7 @@ type Linker struct {
 	cfg       LinkerConfig
 	perWallet *identity.Limiter
 	perBank   *identity.Limiter
+	perDevice *identity.Limiter // guard.go
 }
 
 // NewLinker returns a Linker. Errors: invalid when the mandate caps are not 1 ≤ PerCharge ≤
@@ -82,7 +83,8 @@ func NewLinker(store emoney.Store, keys *pii.Keys, w *Wallet, ids *identity.Serv
 	}
 	return &Linker{store: store, keys: keys, wallet: w, identity: ids, kyc: k, policies: pol, cfg: cfg,
 		perWallet: identity.NewLimiter(walletEvery, walletBurst, 100_000),
-		perBank:   identity.NewLimiter(bankEvery, bankBurst, 10_000)}, nil
+		perBank:   identity.NewLimiter(bankEvery, bankBurst, 10_000),
+		perDevice: identity.NewLimiter(deviceEvery, deviceBurst, 100_000)}, nil
 }
 
 var bankCode = regexp.MustCompile(`^[0-9]{4}$`)
@@ -98,7 +100,12 @@ type Started struct {
 // "totp") without a step-up younger than 5 minutes; suspended when the bank's new_links kill
 // switch is pulled or the bank is disabled; rate_limited (per wallet and per bank, see the
 // constants); bank_unavailable; internal.
-func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (Started, error) {
+func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (_ Started, err error) {
+	defer func() {
+		if err != nil {
+			l.beginRefused(ctx, p, bank, err) // guard.go
+		}
+	}()
 	if !bankCode.MatchString(bank) {
 		return Started{}, emoney.FieldError("bank", "bank is a four-digit Zengin bank code")
 	}
@@ -118,6 +125,9 @@ func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (
 	}
 	now := l.cfg.Now()
 	if err := l.perWallet.Allow(p.User.String(), "bank linking attempts", now); err != nil {
+		return Started{}, err
+	}
+	if err := l.gate(ctx, p, now); err != nil { // locked wallet, per-device limit (guard.go)
 		return Started{}, err
 	}
 	if err := l.perBank.Allow(bank, "linking attempts at this bank", now); err != nil {
@@ -236,7 +246,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 	actor, user := "user:"+lf.User.String(), lf.User
 	out := Outcome{Bank: lf.Bank, Name: l.cfg.BankNames[lf.Bank]}
 	fail := func(err error, what string) (Outcome, error) {
-		l.auditAlone(ctx, actor, "link.failed", user.String(), map[string]any{"bank": lf.Bank, "step": what, "code": emoney.ErrorCode(err)})
+		l.failAudited(ctx, user, lf.Bank, what, emoney.ErrorCode(err)) // audited, counted towards the lock (guard.go)
 		return Outcome{}, err
 	}
 	tok, err := l.wallet.Finish(ctx, &f, query)
@@ -248,6 +258,10 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		if err := l.wallet.Revoke(context.WithoutCancel(ctx), tok); err != nil {
 			l.auditAlone(ctx, "system:banklink", "link.revoke_failed", user.String(), map[string]any{"bank": lf.Bank, "code": emoney.ErrorCode(err)})
 		}
+	}
+	if step, err := l.recheck(ctx, user, tok); err != nil { // tier, wallet enabled, scope (guard.go)
+		revoke()
+		return fail(err, step)
 	}
 	h2, err := l.wallet.Holder(ctx, tok)
 	if err == nil && h2.AccountNumber == "" {
@@ -344,7 +358,8 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 			return err
 		}
 		if link.Status == emoney.LinkReview {
-			if err := tx.CreateAlert(ctx, emoney.Alert{ID: l.cfg.IDs.NewID(), Kind: "link_review", Subject: actor, Status: emoney.AlertOpen, CreatedAt: now,
+			// The alert has the link's id: a staff decision on the link resolves it (review.go).
+			if err := tx.CreateAlert(ctx, emoney.Alert{ID: link.ID, Kind: "link_review", Subject: actor, Status: emoney.AlertOpen, CreatedAt: now,
 				Reason: fmt.Sprintf("link %s at bank %s: holder name score %d, between the review and link thresholds", link.ID, lf.Bank, d.Score)}); err != nil {
 				return err
 			}
@@ -430,6 +445,9 @@ func (l *Linker) refuse(ctx context.Context, actor string, user emoney.ID, why s
 	return l.store.Update(ctx, func(tx emoney.Tx) error {
 		if err := tx.CreateAlert(ctx, emoney.Alert{ID: l.cfg.IDs.NewID(), Kind: "link_refused", Subject: actor, Reason: why,
 			Status: emoney.AlertOpen, CreatedAt: l.cfg.Now()}); err != nil {
+			return err
+		}
+		if err := l.failed(ctx, tx, user, fmt.Sprint(detail["bank"]), "holder", fmt.Sprint(detail["reason"])); err != nil { // guard.go
 			return err
 		}
 		return l.audit(ctx, tx, actor, "link.refused", user.String(), detail)
