@@ -46,7 +46,7 @@ type StaffDetail struct {
 }
 
 // MaxStaffList is the most links StaffLinks returns at once.
-const MaxStaffList = 100
+const MaxStaffList = 200
 
 func staffActor(p identity.Principal) string { return "staff:" + p.User.String() }
 
