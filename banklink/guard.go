@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -153,4 +154,17 @@ func (l *Linker) recheck(ctx context.Context, user emoney.ID, tok Tokens) (step 
 		}
 	}
 	return "", nil
+}
+
+// callbackRefused audits a callback whose state names no flow ("link.callback_refused"): a
+// replayed or forged callback, or one that came too late. Nothing the caller sent is logged but
+// whether it carried a code or an error, and which issuer it named if that is a configured one.
+func callbackRefused(ctx context.Context, l *Linker, query url.Values) {
+	detail := map[string]any{"code": emoney.ENotFound, "with_code": query.Get("code") != "", "with_error": query.Get("error") != ""}
+	for bank, iss := range l.cfg.Issuers {
+		if iss == query.Get("iss") {
+			detail["bank"] = bank
+		}
+	}
+	l.auditAlone(ctx, "anonymous", "link.callback_refused", "link_flow", detail)
 }

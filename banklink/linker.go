@@ -230,6 +230,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		return err
 	})
 	if emoney.ErrorCode(err) == emoney.ENotFound {
+		callbackRefused(ctx, l, query) // guard.go
 		return Outcome{}, emoney.Errorf(emoney.ENotFound, "no linking is waiting for this answer: it expired or was used already; start again")
 	}
 	if err != nil {
