@@ -102,7 +102,9 @@ func TestLinkRefusalsAudited(t *testing.T) {
 	next := func() int { n++; return n }
 	// A fresh honest pair: a bank customer and a wallet whose eKYC identity is the holder's.
 	// (eKYC verifies one identity once: each pair has its own birth date.)
-	birth := func(i int) string { return time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly) }
+	birth := func(i int) string {
+		return time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly)
+	}
 	pair := func(stepUp bool) (string, banksim.SignIn) {
 		i := next()
 		in := e.customer(fmt.Sprintf("c%d", i), "ﾔﾏﾀﾞ ﾀﾛｳ", birth(i), fmt.Sprintf("+81902222%04d", i), fmt.Sprintf("7%06d", i))
