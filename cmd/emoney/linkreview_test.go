@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"emoney"
+	"emoney/banksim"
 	emhttp "emoney/http"
 	"emoney/identity"
 	"emoney/kyc"
@@ -224,4 +225,48 @@ func (e *linkEnv) deviceWallet(email string, n int, birth, device string) string
 		t.Fatalf("step-up: %d", resp.StatusCode)
 	}
 	return login.Token
+}
+
+// A wallet disabled or downgraded below tier 2 while its customer is at the bank is refused at
+// the callback: nothing linked, the grant revoked at the bank, link.failed audited (step
+// "wallet").
+func TestLinkCallbackRechecksTheWallet(t *testing.T) {
+	e := startLinking(t)
+	ctx := context.Background()
+	for name, change := range map[string]func(tx emoney.Tx, user emoney.ID) error{
+		"disabled":   func(tx emoney.Tx, user emoney.ID) error { return tx.DisableUser(ctx, user, time.Now()) },
+		"downgraded": func(tx emoney.Tx, user emoney.ID) error { return tx.SetKYCTier(ctx, user, 1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			n := 500 + len(name)
+			number := fmt.Sprintf("6%06d", n)
+			in := e.customer("cb"+name, "ﾔﾏﾀﾞ ﾊﾅｺ", fmt.Sprintf("1990-01-%02d", len(name)), fmt.Sprintf("+81905555%04d", n), number)
+			token, id := e.walletUser(name+"@example.com", n, "ヤマダ ハナコ", fmt.Sprintf("1990-01-%02d", len(name)), true)
+			loc, err := banksim.NewBrowser().Authorize(e.begin(token, "0001"), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.store.Update(ctx, func(tx emoney.Tx) error { return change(tx, id) }); err != nil {
+				t.Fatal(err)
+			}
+			if status, page := e.get(loc.String()); status != 403 || strings.Contains(page, "linked.") {
+				t.Errorf("callback: %d\n%s", status, page)
+			}
+			if all, revoked := e.grants("001-" + number); all != 1 || revoked != 1 {
+				t.Errorf("grants: %d, %d revoked; want the one revoked", all, revoked)
+			}
+			if a, _ := e.lastAudit("link.failed"); a["step"] != "wallet" || a["code"] != "forbidden" {
+				t.Errorf("audit: %v", a)
+			}
+			var count int
+			_ = e.svc.store.View(ctx, func(tx emoney.ReadTx) error {
+				ls, err := tx.Links(ctx, id)
+				count = len(ls)
+				return err
+			})
+			if count != 0 {
+				t.Errorf("%d links stored", count)
+			}
+		})
+	}
 }
