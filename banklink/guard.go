@@ -147,13 +147,21 @@ func (l *Linker) recheck(ctx context.Context, user emoney.ID, tok Tokens) (step 
 	if err != nil {
 		return "wallet", err
 	}
-	for _, s := range LinkScope {
-		if !slices.Contains(tok.Scope, s) {
-			return "scope", &emoney.Error{Code: emoney.EDeclined, Reason: "scope_missing",
-				Message: fmt.Sprintf("the bank did not grant %q, which linking needs: nothing was linked", s)}
-		}
+	if s := missingScope(tok.Scope); s != "" {
+		return "scope", &emoney.Error{Code: emoney.EDeclined, Reason: "scope_missing",
+			Message: fmt.Sprintf("the bank did not grant %q, which linking needs: nothing was linked", s)}
 	}
 	return "", nil
+}
+
+// missingScope returns the first scope of LinkScope that granted lacks, or "".
+func missingScope(granted []string) string {
+	for _, s := range LinkScope {
+		if !slices.Contains(granted, s) {
+			return s
+		}
+	}
+	return ""
 }
 
 // callbackRefused audits a callback whose state names no flow ("link.callback_refused"): a
