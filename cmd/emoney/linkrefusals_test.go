@@ -203,6 +203,30 @@ func TestLinkRefusalsAudited(t *testing.T) {
 			return status, ""
 		}, want{400, "", "link.failed", map[string]any{"step": "authorization", "code": "invalid"}}},
 
+		{"ExpiredRequestURI", func(t *testing.T) (int, string) {
+			// The bank's request_uri is single-use and lives 60 s; the simulator's clock is not
+			// the test's to move, so this uses a spent one, which the bank refuses with the same
+			// page. The customer never comes back: the wallet's trail is its link.begin entry.
+			token, in := pair(true)
+			authURL := e.begin(token, "0001")
+			if _, err := banksim.NewBrowser().Authorize(authURL, in); err != nil {
+				t.Fatal(err)
+			}
+			var pe *banksim.PageError
+			if _, err := banksim.NewBrowser().Authorize(authURL, in); !errors.As(err, &pe) || pe.Page.Error != "invalid_request_uri" {
+				t.Fatalf("a spent request_uri: %v", err)
+			}
+			return 0, ""
+		}, want{0, "", "link.begin", map[string]any{"bank": "0001"}}},
+
+		{"ConsentDeniedAtTheBank", func(t *testing.T) (int, string) {
+			// A refusal at the bank that comes back: the wallet audits what it saw.
+			token, in := pair(true)
+			in.Deny = true
+			status, _ := e.get(authorize(token, in))
+			return status, ""
+		}, want{403, "", "link.failed", map[string]any{"step": "authorization", "code": "declined", "bank": "0001"}}},
+
 		{"HolderNameMismatch", func(t *testing.T) (int, string) {
 			i := next()
 			in := e.customer(fmt.Sprintf("c%d", i), "ﾀﾅｶ ｲﾁﾛｳ", birth(i), fmt.Sprintf("+81902222%04d", i), fmt.Sprintf("7%06d", i))

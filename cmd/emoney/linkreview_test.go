@@ -62,7 +62,15 @@ func TestStaffDecideLinksOverHTTP(t *testing.T) {
 	if err != nil || d.BankHolderKana != "ﾘﾖｳ ｼｮ" || d.EKYCNameKana != "リヨウ シャ" || d.BankHolderBirthDate != d.EKYCBirthDate || d.Score != 80 {
 		t.Fatalf("detail: %+v %v", d, err)
 	}
-	if viewed, n := e.lastAudit("link.viewed"); n != 1 || viewed["user"] != ls[0].User {
+	// (Once more through call, which checks the answers against the OpenAPI document.)
+	var list struct{ Links []emhttp.StaffLink }
+	if resp := call(t, "GET", e.api+"/staff/links?status=review&limit=2", analyst.token, "", &list); resp.StatusCode != 200 || len(list.Links) != 2 {
+		t.Errorf("list: %d %+v", resp.StatusCode, list)
+	}
+	if resp := call(t, "GET", e.api+"/staff/links/"+l1.ID, analyst.token, "", nil); resp.StatusCode != 200 {
+		t.Errorf("detail: %d", resp.StatusCode)
+	}
+	if viewed, n := e.lastAudit("link.viewed"); n != 2 || viewed["user"] != ls[0].User {
 		t.Errorf("viewing is not audited: %v %d", viewed, n)
 	}
 
@@ -96,8 +104,9 @@ func TestStaffDecideLinksOverHTTP(t *testing.T) {
 	}
 
 	// Reject: the bank's grant revoked, then the link.
-	if got, err := staff.DecideLink(ctx, l2.ID, "reject", "holder is someone else"); err != nil || got.Status != "revoked" {
-		t.Fatalf("reject: %+v %v", got, err)
+	var rejected emhttp.StaffLink
+	if resp := call(t, "POST", e.api+"/staff/links/"+l2.ID+"/reject", analyst.token, `{"reason":"holder is someone else"}`, &rejected); resp.StatusCode != 200 || rejected.Status != "revoked" {
+		t.Fatalf("reject: %d %+v", resp.StatusCode, rejected)
 	}
 	if all, revoked := e.grants(acct2); all != 1 || revoked != 1 {
 		t.Errorf("grants after reject: %d, %d revoked", all, revoked)
