@@ -73,8 +73,9 @@ type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-// decideLink handles POST /api/v1/staff/links/{id}/release, /reject and /revoke.
-func (s *Server) decideLink(decide func(*banklink.Linker) func(r *http.Request, p identity.Principal, id emoney.ID, reason string) (banklink.StaffView, error)) func(http.ResponseWriter, *http.Request, identity.Principal) error {
+// decideLink handles POST /api/v1/staff/links/{id}/release, /reject and /revoke (decision
+// "release", "reject" or "revoke").
+func (s *Server) decideLink(decision string) func(http.ResponseWriter, *http.Request, identity.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 		l, err := s.linker()
 		if err != nil {
@@ -88,30 +89,20 @@ func (s *Server) decideLink(decide func(*banklink.Linker) func(r *http.Request, 
 		if err := decodeJSON(w, r, &req, 0); err != nil {
 			return err
 		}
-		v, err := decide(l)(r, p, id, req.Reason)
+		var v banklink.StaffView
+		switch decision {
+		case "release":
+			v, err = l.Release(r.Context(), p, id, req.Reason)
+		case "reject":
+			v, err = l.Reject(r.Context(), p, id, req.Reason)
+		default:
+			v, err = l.RevokeActive(r.Context(), p, id, req.Reason)
+		}
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, v)
 		return nil
-	}
-}
-
-func releaseLink(l *banklink.Linker) func(*http.Request, identity.Principal, emoney.ID, string) (banklink.StaffView, error) {
-	return func(r *http.Request, p identity.Principal, id emoney.ID, reason string) (banklink.StaffView, error) {
-		return l.Release(r.Context(), p, id, reason)
-	}
-}
-
-func rejectLink(l *banklink.Linker) func(*http.Request, identity.Principal, emoney.ID, string) (banklink.StaffView, error) {
-	return func(r *http.Request, p identity.Principal, id emoney.ID, reason string) (banklink.StaffView, error) {
-		return l.Reject(r.Context(), p, id, reason)
-	}
-}
-
-func revokeLink(l *banklink.Linker) func(*http.Request, identity.Principal, emoney.ID, string) (banklink.StaffView, error) {
-	return func(r *http.Request, p identity.Principal, id emoney.ID, reason string) (banklink.StaffView, error) {
-		return l.RevokeActive(r.Context(), p, id, reason)
 	}
 }
 

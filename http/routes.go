@@ -88,9 +88,9 @@ func (s *Server) routes() http.Handler {
 	// every decision needs a fresh step-up and a reason.
 	mux.Handle("GET /api/v1/staff/links", s.wrap(s.user(s.staffLinks, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/staff/links/{id}", s.wrap(s.user(s.staffLink, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
-	mux.Handle("POST /api/v1/staff/links/{id}/release", s.wrap(s.user(s.decideLink(releaseLink), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
-	mux.Handle("POST /api/v1/staff/links/{id}/reject", s.wrap(s.user(s.decideLink(rejectLink), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
-	mux.Handle("POST /api/v1/staff/links/{id}/revoke", s.wrap(s.user(s.decideLink(revokeLink), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/release", s.wrap(s.user(s.decideLink("release"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/reject", s.wrap(s.user(s.decideLink("reject"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/revoke", s.wrap(s.user(s.decideLink("revoke"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("POST /api/v1/staff/users/{id}/link-unlock", s.wrap(s.user(s.unlockLinking, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
