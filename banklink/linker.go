@@ -98,8 +98,9 @@ type Started struct {
 // Begin starts linking an account at bank for p (step 1 and 2). Errors: invalid (field bank)
 // for a malformed or unknown bank; forbidden below tier 2; challenge_required (challenge
 // "totp") without a step-up younger than 5 minutes; suspended when the bank's new_links kill
-// switch is pulled or the bank is disabled; rate_limited (per wallet and per bank, see the
-// constants); bank_unavailable; internal.
+// switch is pulled or the bank is disabled; rate_limited (per wallet, device and bank, see the
+// constants); declined (reason link_locked) after repeated failures (guard.go);
+// bank_unavailable; internal. Every refusal is audited ("link.begin_refused").
 func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (_ Started, err error) {
 	defer func() {
 		if err != nil {
