@@ -496,4 +496,7 @@ type Tx interface {
 	// UnlockLinking removes the user's linking lock and forgets the failures recorded before
 	// it; not_found if the user is not locked.
 	UnlockLinking(ctx context.Context, user ID) error
+	// TakeExpiredLinkFlows removes and returns up to limit flows that expired at or before
+	// now without a callback (the customer never came back from the bank), oldest first.
+	TakeExpiredLinkFlows(ctx context.Context, now time.Time, limit int) ([]LinkFlow, error)
 }

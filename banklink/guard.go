@@ -176,3 +176,26 @@ func callbackRefused(ctx context.Context, l *Linker, query url.Values) {
 	}
 	l.auditAlone(ctx, "anonymous", "link.callback_refused", "link_flow", detail)
 }
+
+// maxExpiredPerBegin bounds how many expired flows one Begin audits (the rest wait for the next).
+const maxExpiredPerBegin = 100
+
+// auditExpiredFlows takes the flows that expired without a callback and audits each as
+// "link.failed" (step "bank", code "expired"): the customer was stopped at the bank (a wrong
+// one-time code, a lockout, an expired request_uri) or gave up, and the bank never sends such a
+// customer back, so this is all the wallet sees of it. Not counted towards the lock: an honest
+// customer who gives up must not be locked out. Runs in Begin's transaction, before
+// SaveLinkFlow would drop them silently.
+func (l *Linker) auditExpiredFlows(ctx context.Context, tx emoney.Tx, now time.Time) error {
+	fs, err := tx.TakeExpiredLinkFlows(ctx, now, maxExpiredPerBegin)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if err := l.audit(ctx, tx, "system:banklink", "link.failed", f.User.String(), map[string]any{"bank": f.Bank, "step": "bank", "code": "expired",
+			"begun_at": f.CreatedAt.UTC().Format(time.RFC3339)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

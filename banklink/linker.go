@@ -153,6 +153,9 @@ func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (
 		return Started{}, err
 	}
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := l.auditExpiredFlows(ctx, tx, now); err != nil { // guard.go
+			return err
+		}
 		if err := tx.SaveLinkFlow(ctx, emoney.LinkFlow{StateHash: h, User: p.User, Bank: bank, Sealed: sealed, CreatedAt: now, ExpiresAt: f.ExpiresAt}); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,4 +86,24 @@ func (t *tx) UnlockLinking(ctx context.Context, user emoney.ID) error {
 	}
 	_, err := t.tx.Exec(ctx, `DELETE FROM link_failures WHERE user_id = $1`, user.Bytes())
 	return wrap("unlock linking", err)
+}
+
+func (t *tx) TakeExpiredLinkFlows(ctx context.Context, now time.Time, limit int) ([]emoney.LinkFlow, error) {
+	rows, err := t.tx.Query(ctx, `DELETE FROM link_flows WHERE state_hash IN
+		(SELECT state_hash FROM link_flows WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING `+row.LinkFlowCols, micros(now), limit)
+	if err != nil {
+		return nil, wrap("take expired link flows", err)
+	}
+	out, err := collect(rows, func(r pgx.Row) (emoney.LinkFlow, error) {
+		var raw row.LinkFlow
+		if err := r.Scan(raw.Dest()...); err != nil {
+			return emoney.LinkFlow{}, err
+		}
+		return raw.Decode()
+	})
+	if err != nil {
+		return nil, wrap("take expired link flows", err)
+	}
+	slices.SortFunc(out, func(a, b emoney.LinkFlow) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	return out, nil
 }

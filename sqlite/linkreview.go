@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"emoney"
@@ -96,4 +97,30 @@ func (t *tx) UnlockLinking(ctx context.Context, user emoney.ID) error {
 		return err
 	}
 	return wrap("unlock linking", t.exec(ctx, `DELETE FROM link_failures WHERE user_id = ?`, user.Bytes()))
+}
+
+func (t *tx) TakeExpiredLinkFlows(ctx context.Context, now time.Time, limit int) ([]emoney.LinkFlow, error) {
+	rows, err := t.query(ctx, `DELETE FROM link_flows WHERE state_hash IN
+		(SELECT state_hash FROM link_flows WHERE expires_at <= ? ORDER BY expires_at LIMIT ?) RETURNING `+row.LinkFlowCols, now.UnixMicro(), limit)
+	if err != nil {
+		return nil, wrap("take expired link flows", err)
+	}
+	defer rows.Close()
+	var out []emoney.LinkFlow
+	for rows.Next() {
+		var raw row.LinkFlow
+		if err := rows.Scan(raw.Dest()...); err != nil {
+			return nil, wrap("take expired link flows", err)
+		}
+		f, err := raw.Decode()
+		if err != nil {
+			return nil, wrap("take expired link flows", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("take expired link flows", err)
+	}
+	slices.SortFunc(out, func(a, b emoney.LinkFlow) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	return out, nil
 }

@@ -159,4 +159,40 @@ func runLinkReview(t *testing.T, newDB NewDatabase) {
 			return nil
 		}))
 	})
+
+	t.Run("ExpiredFlows", func(t *testing.T) {
+		s, _ := open(t, newDB)
+		c := ctx(t)
+		u := ids.NewID()
+		flow := func(name string, exp int) emoney.LinkFlow {
+			return emoney.LinkFlow{StateHash: []byte("expired-" + name), User: u, Bank: "0001", Sealed: []byte("sealed"), CreatedAt: at(1), ExpiresAt: at(exp)}
+		}
+		must(t, s.Update(c, func(tx emoney.Tx) error {
+			for _, f := range []emoney.LinkFlow{flow("b", 5), flow("a", 3), flow("live", 100)} {
+				if err := tx.SaveLinkFlow(c, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		var got []emoney.LinkFlow
+		must(t, s.Update(c, func(tx emoney.Tx) error {
+			var err error
+			got, err = tx.TakeExpiredLinkFlows(c, at(10), 10)
+			return err
+		}))
+		if len(got) != 2 || string(got[0].StateHash) != "expired-a" || string(got[1].StateHash) != "expired-b" || got[0].User != u || !got[0].ExpiresAt.Equal(at(3)) {
+			t.Errorf("expired flows: %+v", got)
+		}
+		must(t, s.Update(c, func(tx emoney.Tx) error {
+			again, err := tx.TakeExpiredLinkFlows(c, at(10), 10)
+			if err == nil && len(again) != 0 {
+				t.Errorf("expired flows taken twice: %+v", again)
+			}
+			if _, err := tx.TakeLinkFlow(c, []byte("expired-live"), at(10)); err != nil {
+				t.Errorf("the live flow: %v", err)
+			}
+			return err
+		}))
+	})
 }

@@ -90,6 +90,41 @@ func (e *linkEnv) tamperFlow(callback string, edit func(f map[string]any)) {
 	}
 }
 
+// expireFlowsOf makes every flow of user waiting for its callback expired, as if the customer
+// had been gone for longer than a flow lives (the server's clock is not the test's to move).
+// Only through the store's interface: every flow is taken and the others are saved again.
+func (e *linkEnv) expireFlowsOf(user emoney.ID) {
+	e.t.Helper()
+	ctx := context.Background()
+	past := time.Now().Add(-time.Hour)
+	if err := e.svc.store.Update(ctx, func(tx emoney.Tx) error {
+		all, err := tx.TakeExpiredLinkFlows(ctx, time.Now().Add(24*time.Hour), 10_000)
+		if err != nil {
+			return err
+		}
+		var mine []emoney.LinkFlow
+		for _, f := range all {
+			if f.User == user {
+				f.CreatedAt, f.ExpiresAt = past, past.Add(time.Second)
+				mine = append(mine, f)
+			} else if err := tx.SaveLinkFlow(ctx, f); err != nil {
+				return err
+			}
+		}
+		for _, f := range mine {
+			if err := tx.SaveLinkFlow(ctx, f); err != nil {
+				return err
+			}
+		}
+		if len(mine) == 0 {
+			return errors.New("the user has no flow waiting")
+		}
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // TestLinkRefusalsAudited plays every refusal of issue 6 item 6 over the real server and the
 // in-process bank simulator, and checks each one's error code (or refusal page) AND the audit
 // entry the wallet wrote for it. Where the real server cannot be made to misbehave (a wrong PKCE
@@ -206,8 +241,12 @@ func TestLinkRefusalsAudited(t *testing.T) {
 		{"ExpiredRequestURI", func(t *testing.T) (int, string) {
 			// The bank's request_uri is single-use and lives 60 s; the simulator's clock is not
 			// the test's to move, so this uses a spent one, which the bank refuses with the same
-			// page. The customer never comes back: the wallet's trail is its link.begin entry.
-			token, in := pair(true)
+			// page. The customer never comes back: the wallet audits the flow once it expires
+			// unused (at the next Begin of anyone).
+			i := next()
+			in := e.customer(fmt.Sprintf("c%d", i), "ﾔﾏﾀﾞ ﾀﾛｳ", birth(i), fmt.Sprintf("+81902222%04d", i), fmt.Sprintf("7%06d", i))
+			token, id := e.walletUser(fmt.Sprintf("w%d@example.com", i), i, "ヤマダ タロウ", birth(i), true)
+			defer func() { e.expireFlowsOf(id); e.begin(token, "0001") }()
 			authURL := e.begin(token, "0001")
 			if _, err := banksim.NewBrowser().Authorize(authURL, in); err != nil {
 				t.Fatal(err)
@@ -217,7 +256,7 @@ func TestLinkRefusalsAudited(t *testing.T) {
 				t.Fatalf("a spent request_uri: %v", err)
 			}
 			return 0, ""
-		}, want{0, "", "link.begin", map[string]any{"bank": "0001"}}},
+		}, want{0, "", "link.failed", map[string]any{"bank": "0001", "step": "bank", "code": "expired"}}},
 
 		{"ConsentDeniedAtTheBank", func(t *testing.T) (int, string) {
 			// A refusal at the bank that comes back: the wallet audits what it saw.
@@ -257,8 +296,10 @@ func TestLinkRefusalsAudited(t *testing.T) {
 
 		{"OTPBruteForceLockedAtTheBank", func(t *testing.T) (int, string) {
 			// Five wrong codes lock the customer at the bank, which never sends the browser
-			// back: what the wallet sees and audits is each attempt it began.
-			token, in := pair(true)
+			// back: the wallet audits each attempt's flow once it expires unused.
+			i := next()
+			in := e.customer(fmt.Sprintf("c%d", i), "ﾔﾏﾀﾞ ﾀﾛｳ", birth(i), fmt.Sprintf("+81902222%04d", i), fmt.Sprintf("7%06d", i))
+			token, id := e.walletUser(fmt.Sprintf("w%d@example.com", i), i, "ヤマダ タロウ", birth(i), true)
 			in.Code = func() (string, error) { return "000000", nil }
 			var pe *banksim.PageError
 			for i := range 5 {
@@ -268,14 +309,20 @@ func TestLinkRefusalsAudited(t *testing.T) {
 				}
 			}
 			// Even with the right password, from another wallet: the bank's locked page.
-			i := next()
-			other, _ := e.walletUser(fmt.Sprintf("w%d@example.com", i), i, "ヤマダ タロウ", birth(i), true)
+			j := next()
+			other, _ := e.walletUser(fmt.Sprintf("w%d@example.com", j), j, "ヤマダ タロウ", birth(j), true)
 			_, err := banksim.NewBrowser().Authorize(e.begin(other, "0001"), in)
 			if !errors.As(err, &pe) || pe.Page.Error != "locked" {
 				t.Fatalf("after five wrong codes: %v, want the bank's locked page", err)
 			}
+			_, before := e.lastAudit("link.failed")
+			e.expireFlowsOf(id)
+			e.begin(other, "0001") // anyone's next Begin audits the flows that expired unused
+			if _, after := e.lastAudit("link.failed"); after != before+5 {
+				t.Errorf("%d link.failed entries for the five expired attempts, want 5", after-before)
+			}
 			return 0, "" // no answer reaches the wallet: the bank stops the customer on its own page
-		}, want{0, "", "link.begin", map[string]any{"bank": "0001"}}},
+		}, want{0, "", "link.failed", map[string]any{"bank": "0001", "step": "bank", "code": "expired"}}},
 
 		{"BankSwitchedOff", func(t *testing.T) (int, string) {
 			token, _ := pair(true)
