@@ -270,6 +270,15 @@ type ReadTx interface {
 	// BankFraudReports returns the fraud reports naming the link, newest first; none is not an
 	// error.
 	BankFraudReports(ctx context.Context, link ID) ([]BankFraudReport, error)
+	// ---- staff decisions on links and linking locks (package banklink; migration 0020)
+
+	// LinksByStatus returns up to limit links in the given status with ids greater than
+	// after, oldest first.
+	LinksByStatus(ctx context.Context, status LinkStatus, after ID, limit int) ([]BankLink, error)
+	// LinkFailures counts the user's link failures at or after since.
+	LinkFailures(ctx context.Context, user ID, since time.Time) (int, error)
+	// LinkLock returns the user's linking lock, or not_found if the user is not locked.
+	LinkLock(ctx context.Context, user ID) (LinkLock, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -525,4 +534,21 @@ type Tx interface {
 	// CreateBankFraudReport records a fraud report; conflict if its id, or its bank and event
 	// id together, are taken.
 	CreateBankFraudReport(ctx context.Context, r BankFraudReport) error
+	// ---- staff decisions on links and linking locks (package banklink; migration 0020)
+
+	// DecideLink moves a link from status from to status to and returns it as it is now: to
+	// active also sets CoolingOffUntil to coolingOffUntil (cooling-off starts at release); to
+	// revoked sets RevokedAt and RevokedBy (by, at). not_found if there is no such link;
+	// conflict if it is not in status from (someone decided first).
+	DecideLink(ctx context.Context, id ID, from, to LinkStatus, coolingOffUntil time.Time, by string, at time.Time) (BankLink, error)
+	// RecordLinkFailure records one failed link attempt.
+	RecordLinkFailure(ctx context.Context, f LinkFailure) error
+	// LockLinking records a linking lock; conflict if the user is locked already.
+	LockLinking(ctx context.Context, l LinkLock) error
+	// UnlockLinking removes the user's linking lock and forgets the failures recorded before
+	// it; not_found if the user is not locked.
+	UnlockLinking(ctx context.Context, user ID) error
+	// TakeExpiredLinkFlows removes and returns up to limit flows that expired at or before
+	// now without a callback (the customer never came back from the bank), oldest first.
+	TakeExpiredLinkFlows(ctx context.Context, now time.Time, limit int) ([]LinkFlow, error)
 }

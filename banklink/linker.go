@@ -80,6 +80,7 @@ type Linker struct {
 	cfg       LinkerConfig
 	perWallet *identity.Limiter
 	perBank   *identity.Limiter
+	perDevice *identity.Limiter // guard.go
 
 	remindMu   sync.Mutex
 	remindedAt time.Time // the last RemindReconsent pass (reconsent.go)
@@ -99,7 +100,8 @@ func NewLinker(store emoney.Store, keys *pii.Keys, w *Wallet, ids *identity.Serv
 	}
 	return &Linker{store: store, keys: keys, wallet: w, identity: ids, kyc: k, policies: pol, cfg: cfg,
 		perWallet: identity.NewLimiter(walletEvery, walletBurst, 100_000),
-		perBank:   identity.NewLimiter(bankEvery, bankBurst, 10_000)}, nil
+		perBank:   identity.NewLimiter(bankEvery, bankBurst, 10_000),
+		perDevice: identity.NewLimiter(deviceEvery, deviceBurst, 100_000)}, nil
 }
 
 var bankCode = regexp.MustCompile(`^[0-9]{4}$`)
@@ -113,9 +115,15 @@ type Started struct {
 // Begin starts linking an account at bank for p (step 1 and 2). Errors: invalid (field bank)
 // for a malformed or unknown bank; forbidden below tier 2; challenge_required (challenge
 // "totp") without a step-up younger than 5 minutes; suspended when the bank's new_links kill
-// switch is pulled or the bank is disabled; rate_limited (per wallet and per bank, see the
-// constants); bank_unavailable; internal.
-func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (Started, error) {
+// switch is pulled or the bank is disabled; rate_limited (per wallet, device and bank, see the
+// constants); declined (reason link_locked) after repeated failures (guard.go);
+// bank_unavailable; internal. Every refusal is audited ("link.begin_refused").
+func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (_ Started, err error) {
+	defer func() {
+		if err != nil {
+			l.beginRefused(ctx, p, bank, err) // guard.go
+		}
+	}()
 	if !bankCode.MatchString(bank) {
 		return Started{}, emoney.FieldError("bank", "bank is a four-digit Zengin bank code")
 	}
@@ -135,6 +143,9 @@ func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (
 	}
 	now := l.cfg.Now()
 	if err := l.perWallet.Allow(p.User.String(), "bank linking attempts", now); err != nil {
+		return Started{}, err
+	}
+	if err := l.gate(ctx, p, now); err != nil { // locked wallet, per-device limit (guard.go)
 		return Started{}, err
 	}
 	if err := l.perBank.Allow(bank, "linking attempts at this bank", now); err != nil {
@@ -159,6 +170,9 @@ func (l *Linker) Begin(ctx context.Context, p identity.Principal, bank string) (
 		return Started{}, err
 	}
 	err = l.store.Update(ctx, func(tx emoney.Tx) error {
+		if err := l.auditExpiredFlows(ctx, tx, now); err != nil { // guard.go
+			return err
+		}
 		if err := tx.SaveLinkFlow(ctx, emoney.LinkFlow{StateHash: h, User: p.User, Bank: bank, Sealed: sealed, CreatedAt: now, ExpiresAt: f.ExpiresAt}); err != nil {
 			return err
 		}
@@ -237,6 +251,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		return err
 	})
 	if emoney.ErrorCode(err) == emoney.ENotFound {
+		callbackRefused(ctx, l, query) // guard.go
 		return Outcome{}, emoney.Errorf(emoney.ENotFound, "no linking is waiting for this answer: it expired or was used already; start again")
 	}
 	if err != nil {
@@ -253,7 +268,7 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 	actor, user := "user:"+lf.User.String(), lf.User
 	out := Outcome{Bank: lf.Bank, Name: l.cfg.BankNames[lf.Bank]}
 	fail := func(err error, what string) (Outcome, error) {
-		l.auditAlone(ctx, actor, "link.failed", user.String(), map[string]any{"bank": lf.Bank, "step": what, "code": emoney.ErrorCode(err)})
+		l.failAudited(ctx, user, lf.Bank, what, emoney.ErrorCode(err)) // audited, counted towards the lock (guard.go)
 		return Outcome{}, err
 	}
 	tok, err := l.wallet.Finish(ctx, &f, query)
@@ -265,6 +280,10 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 		if err := l.wallet.Revoke(context.WithoutCancel(ctx), tok); err != nil {
 			l.auditAlone(ctx, "system:banklink", "link.revoke_failed", user.String(), map[string]any{"bank": lf.Bank, "code": emoney.ErrorCode(err)})
 		}
+	}
+	if step, err := l.recheck(ctx, user, tok); err != nil { // tier, wallet enabled, scope (guard.go)
+		revoke()
+		return fail(err, step)
 	}
 	h2, err := l.wallet.Holder(ctx, tok)
 	if err == nil && h2.AccountNumber == "" {
@@ -376,7 +395,8 @@ func (l *Linker) Callback(ctx context.Context, query url.Values) (Outcome, error
 			return err
 		}
 		if link.Status == emoney.LinkReview {
-			if err := tx.CreateAlert(ctx, emoney.Alert{ID: l.cfg.IDs.NewID(), Kind: "link_review", Subject: actor, Status: emoney.AlertOpen, CreatedAt: now,
+			// The alert has the link's id: a staff decision on the link resolves it (review.go).
+			if err := tx.CreateAlert(ctx, emoney.Alert{ID: link.ID, Kind: "link_review", Subject: actor, Status: emoney.AlertOpen, CreatedAt: now,
 				Reason: fmt.Sprintf("link %s at bank %s: holder name score %d, between the review and link thresholds", link.ID, lf.Bank, d.Score)}); err != nil {
 				return err
 			}
@@ -481,6 +501,9 @@ func (l *Linker) refuse(ctx context.Context, actor string, user emoney.ID, why s
 			return err
 		}
 		if err := tell(tx, &t); err != nil {
+			return err
+		}
+		if err := l.failed(ctx, tx, user, fmt.Sprint(detail["bank"]), "holder", fmt.Sprint(detail["reason"])); err != nil { // guard.go
 			return err
 		}
 		return l.audit(ctx, tx, actor, "link.refused", user.String(), detail)

@@ -71,8 +71,19 @@ func New(store emoney.Store, cfg Config) *Service {
 	return &Service{store: store, cfg: cfg}
 }
 
-// validCode returns an invalid error naming "bank" unless code is four digits.
+// Global is the reserved bank code of the global kill switches: a switch pulled for Global
+// stops that operation with every bank at once (shared/DESIGN.md step 8, issue 6 item 5), on
+// top of each bank's own switch. It is stored as a policy row of its own, so it is pulled,
+// released, audited (object "bank:all") and cached like any bank's, and the two are
+// independent: releasing one does not release the other. Only its kill switches mean
+// anything; its settings cannot be set.
+const Global = "all"
+
+// validCode returns a not_found error unless code is four digits or Global.
 func validCode(code string) error {
+	if code == Global {
+		return nil
+	}
 	p := emoney.BankPolicy{Bank: code}
 	if err := p.Validate(); emoney.ErrorField(err) == "bank" {
 		return emoney.Errorf(emoney.ENotFound, "no bank with code %q: a bank code is four digits", code)
@@ -84,17 +95,26 @@ func validCode(code string) error {
 // it (at most MaxAge old): the stored one, or DefaultBankPolicy. For enforcement; staff read
 // with Load. Errors: not_found (not a bank code), internal.
 func (s *Service) Get(ctx context.Context, code string) (emoney.BankPolicy, error) {
+	p, _, err := s.getWithGlobal(ctx, code)
+	return p, err
+}
+
+// getWithGlobal is Get, with the Global policy from the same snapshot.
+func (s *Service) getWithGlobal(ctx context.Context, code string) (p, global emoney.BankPolicy, err error) {
 	if err := validCode(code); err != nil {
-		return emoney.BankPolicy{}, err
+		return p, global, err
 	}
 	m, err := s.snapshot(ctx)
 	if err != nil {
-		return emoney.BankPolicy{}, err
+		return p, global, err
 	}
-	if p, ok := m[code]; ok {
-		return p, nil
+	of := func(code string) emoney.BankPolicy {
+		if p, ok := m[code]; ok {
+			return p
+		}
+		return emoney.DefaultBankPolicy(code)
 	}
-	return emoney.DefaultBankPolicy(code), nil
+	return of(code), of(Global), nil
 }
 
 // snapshot returns the cached policies, reading them again if they are older than MaxAge.
@@ -209,6 +229,9 @@ func current(ctx context.Context, tx emoney.ReadTx, code string) (emoney.BankPol
 func (s *Service) Set(ctx context.Context, code string, p emoney.BankPolicy, actor string, expected int64) (emoney.BankPolicy, error) {
 	if err := validCode(code); err != nil {
 		return emoney.BankPolicy{}, err
+	}
+	if code == Global {
+		return emoney.BankPolicy{}, emoney.FieldError("bank", "%q holds only the global kill switches: set a policy per bank", Global)
 	}
 	p.Bank = code
 	if err := p.Validate(); err != nil {
@@ -329,32 +352,48 @@ func (s *Service) change(ctx context.Context, code, actor, action string, extra 
 // that switch stops go ahead: the bank is enabled and the switch not pulled. Otherwise a
 // suspended error with a stable reason (ReasonBankDisabled, ReasonNewLinksOff, ...) and, if
 // the puller said when they expect to release it, the seconds until then (retry_after). The
-// message names the bank, never the staff's reason. Errors: suspended, not_found (not a bank
-// code), internal.
+// Global switch of the same name is checked first: pulled, it stops the operation with every
+// bank (same reason code). The message names the bank, never the staff's reason. Errors:
+// suspended, not_found (not a bank code), internal.
 func (s *Service) Check(ctx context.Context, code string, which emoney.KillSwitchName) error {
-	p, err := s.Get(ctx, code)
+	p, global, err := s.getWithGlobal(ctx, code)
 	if err != nil {
 		return err
 	}
-	what := map[emoney.KillSwitchName]string{emoney.SwitchNewLinks: "linking accounts at", emoney.SwitchTopUps: "top-ups from",
-		emoney.SwitchWithdrawals: "withdrawals to"}[which]
-	if what == "" {
+	if global.Switch(which) == nil {
 		return emoney.Errorf(emoney.EInternal, "bankpolicy: no kill switch %q", which)
+	}
+	if global.Switch(which).Pulled { // every bank's, whatever the bank's own switch says
+		return s.suspended(global, which, code, true)
 	}
 	if !p.Enabled {
 		return &Suspended{Err: &emoney.Error{Code: emoney.ESuspended, Reason: ReasonBankDisabled,
 			Message: fmt.Sprintf("bank %s is not available at the moment", code)}}
 	}
-	sw := p.Switch(which)
-	if !sw.Pulled {
+	if !p.Switch(which).Pulled {
 		return nil
 	}
+	return s.suspended(p, which, code, code == Global)
+}
+
+// suspended is the error of a pulled switch of p, for an operation with bank code; all says
+// the switch is the global one.
+func (s *Service) suspended(p emoney.BankPolicy, which emoney.KillSwitchName, code string, all bool) error {
+	what := map[emoney.KillSwitchName]string{emoney.SwitchNewLinks: "linking accounts at", emoney.SwitchTopUps: "top-ups from",
+		emoney.SwitchWithdrawals: "withdrawals to"}[which]
+	sw := p.Switch(which)
 	reason := map[emoney.KillSwitchName]string{emoney.SwitchNewLinks: ReasonNewLinksOff, emoney.SwitchTopUps: ReasonTopUpsOff,
 		emoney.SwitchWithdrawals: ReasonWithdrawalsOff}[which]
 	e := &Suspended{Err: &emoney.Error{Code: emoney.ESuspended, Reason: reason,
 		Message: fmt.Sprintf("%s bank %s are suspended for now: nothing was moved; try again later", what, code)}}
 	if which == emoney.SwitchNewLinks {
 		e.Err.Message = fmt.Sprintf("linking accounts at bank %s is suspended for now; try again later", code)
+	}
+	if all {
+		e.Err.Message = fmt.Sprintf("%s every bank are suspended for now: nothing was moved; try again later", what)
+		if which == emoney.SwitchNewLinks {
+			e.Err.Message = "linking bank accounts is suspended for now; try again later"
+		}
 	}
 	if !sw.Until.IsZero() {
 		if d := sw.Until.Sub(s.cfg.Now()); d > 0 {

@@ -93,6 +93,14 @@ func (s *Server) routes() http.Handler {
 	// Webhooks from banks (api_bankhooks.go): unauthenticated except by the bank's signature
 	// (HMAC with the bank's secret, 5-minute window), checked before the body is read.
 	mux.Handle("POST /api/v1/banks/{code}/webhooks", s.wrap(s.bankWebhook))
+	// Staff decisions on bank links and linking locks (api_staff_links.go): analysts and up;
+	// every decision needs a fresh step-up and a reason.
+	mux.Handle("GET /api/v1/staff/links", s.wrap(s.user(s.staffLinks, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("GET /api/v1/staff/links/{id}", s.wrap(s.user(s.staffLink, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/release", s.wrap(s.user(s.decideLink("release"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/reject", s.wrap(s.user(s.decideLink("reject"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/links/{id}/revoke", s.wrap(s.user(s.decideLink("revoke"), emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("POST /api/v1/staff/users/{id}/link-unlock", s.wrap(s.user(s.unlockLinking, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	// Anything else is answered as the API answers: JSON, with a request id.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return emoney.Errorf(emoney.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -165,6 +165,9 @@ type Principal struct {
 	Session []byte // the session's token hash (users)
 	// SteppedUpAt is when the session last proved a second factor (zero: never).
 	SteppedUpAt time.Time
+	// Device is the device the session signed in from, as the client named it ("" if it did
+	// not): rate limits per device (bank linking) key on it.
+	Device string
 }
 
 // LedgerPrincipal is the name idempotency keys are scoped to.
@@ -493,7 +496,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if err := refuseDisabled(ctx, tx, u.ID, bad); err != nil {
 			return err
 		}
-		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h, SteppedUpAt: sess.SteppedUpAt}
+		p = Principal{User: u.ID, Role: u.Role, KYCTier: u.KYCTier, Session: h, SteppedUpAt: sess.SteppedUpAt, Device: sess.Device}
 		return nil
 	})
 	if emoney.ErrorCode(err) == emoney.ENotFound {

@@ -43,6 +43,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("Notify", func(t *testing.T) { runNotify(t, newDB) })
 	// Webhooks from banks: grants, received events, fraud reports (migration 0019).
 	t.Run("BankWebhooks", func(t *testing.T) { runBankWebhooks(t, newDB) })
+	// Staff decisions on links and linking locks (issue 6; migration 0020).
+	t.Run("LinkReview", func(t *testing.T) { runLinkReview(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

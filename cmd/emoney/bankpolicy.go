@@ -17,7 +17,7 @@ import (
 func cmdBankKillSwitch(ctx context.Context, e env, args []string) error {
 	fs := e.flags("bank killswitch")
 	db := e.dbFlag(fs)
-	code := fs.String("bank", "", "the bank's four-digit code")
+	code := fs.String("bank", "", "the bank's four-digit code, or all: the global switch, for every bank at once")
 	which := fs.String("switch", "", "which switch: topups, withdrawals or new_links")
 	pull := fs.Bool("pull", false, "pull the switch: stop those operations with the bank")
 	release := fs.Bool("release", false, "release the switch: let those operations go again")
