@@ -249,6 +249,19 @@ type ReadTx interface {
 	// index, revoked ones too, by any user: what the account moved through this wallet
 	// platform on that day.
 	AccountLinkUsage(ctx context.Context, accountIndex []byte, kind string, day int32) (int64, error)
+
+	// ---- reconciliation and key rotation of bank links (emoney reconcile, keys rotate;
+	// migration 0023)
+
+	// LinkOpsCreated returns the link operations that have a transfer and were created at or
+	// after from and before to, oldest first (ties in principal and key order).
+	LinkOpsCreated(ctx context.Context, from, to time.Time) ([]LinkOp, error)
+	// LinksAfter returns up to limit bank links of every user (revoked ones too) with ids
+	// greater than after (zero: from the start), in id order.
+	LinksAfter(ctx context.Context, after ID, limit int) ([]BankLink, error)
+	// LinkFlowsAfter returns up to limit linking flows (expired ones too) whose state hash sorts
+	// after the given one (nil: from the start), in state hash order.
+	LinkFlowsAfter(ctx context.Context, after []byte, limit int) ([]LinkFlow, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -471,4 +484,14 @@ type Tx interface {
 	// SetLinkStatus moves a link from status from to status to; not_found if there is no such
 	// link in status from.
 	SetLinkStatus(ctx context.Context, id ID, from, to LinkStatus) error
+
+	// ---- reconciliation and key rotation of bank links (emoney reconcile, keys rotate;
+	// migration 0023)
+
+	// ResealLink replaces a link's sealed account, holder and tokens (after a key rotation);
+	// not_found if there is no such link.
+	ResealLink(ctx context.Context, id ID, accountSealed, holderSealed, tokensSealed []byte) error
+	// ResealLinkFlow replaces a linking flow's sealed part (after a key rotation); not_found if
+	// there is no such flow (taken or swept meanwhile).
+	ResealLinkFlow(ctx context.Context, stateHash, sealed []byte) error
 }

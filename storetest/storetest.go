@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkAccount", func(t *testing.T) { runLinkAccount(t, newDB) })
 
 	t.Run("Webhooks", func(t *testing.T) { runWebhooks(t, newDB) })
+	// Reconciliation and key rotation of bank links (emoney reconcile, keys rotate).
+	t.Run("LinkReseal", func(t *testing.T) { runLinkReseal(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
