@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 
@@ -17,16 +14,16 @@ import (
 const devClientID = "emoney-dev"
 
 // attachDevLinker wires bank linking to the in-process bank simulator (development only): a
-// fresh ES256 key for this process, registered with the redirect URI on the API's own address
+// ES256 key kept beside the keyset (devWalletKey), registered with the redirect URI on the API's own address
 // (known only after Listen) at every simulated bank, whose issuers the wallet then trusts. The
 // mandate asks tier 2's per-operation limit per charge and its monthly top-up limit a month.
 // Production configures no bank yet: the link endpoints answer that none is configured.
 func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := devWalletKey(s.walletKeyPath) // kept: emoney reconcile signs as the same client
 	if err != nil {
 		return err
 	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "dev-1", Algorithm: string(jose.ES256), Use: "sig"}}})
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: devKeyID, Algorithm: string(jose.ES256), Use: "sig"}}})
 	if err != nil {
 		return err
 	}
@@ -39,7 +36,7 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 		iss := sim.Issuer(b.Code)
 		clientIDs[iss], issuers[b.Code], names[b.Code] = devClientID, iss, b.Name
 	}
-	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: "dev-1", RedirectURI: redirect})
+	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: devKeyID, RedirectURI: redirect})
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// [[banks]]: refused now if a key or secret is missing; each bank is reached at first use.
+	banks, err := cfg.banks(e)
+	if err != nil {
+		return err
+	}
 	svc, err := openService(ctx, *db, *keyset, hcfg, serviceConfig{config: cfg, sms: sms, ekyc: provider, webAuthn: wa})
 	if err != nil {
 		return err
@@ -130,6 +135,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	srv, s := svc.server, svc.store
 	if err := srv.Listen(*addr); err != nil {
 		return err
+	}
+	if len(banks.banks) > 0 {
+		if err := svc.attachConfiguredLinker(banks); err != nil {
+			return err
+		}
 	}
 	scheme := "http"
 	if *tlsCert != "" {
@@ -145,8 +155,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
 		defer bs.stop()
-		if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
-			return err
+		if len(banks.banks) == 0 { // [[banks]] replaces the simulator's banks for linking
+			if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(e.stdout, "emoney: bank simulator on %s (%d banks, issuers %s/banks/{code}, %d demo customers each; see docs/banksim.md)\n", bs.base, len(bs.sim.Banks()), bs.base, *banksimSeed)
 		if bs.generated {
@@ -239,6 +251,8 @@ type service struct {
 	policies *bankpolicy.Service
 	tiers    money.Tiers
 	links    *banklink.Linker
+	// walletKeyPath is where development keeps the wallet's key at the simulated banks.
+	walletKeyPath string
 }
 
 // serviceConfig is what the services take from the config file, and the providers it named.
@@ -306,6 +320,10 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 			return nil, err
 		}
 		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al, Policies: pol})
+	} else if len(sc.Banks) > 0 {
+		// Production moves money only through links to the banks of [[banks]] (attached later).
+		none, _ := bank.NewRegistry()
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: none, Store: s, Alerts: al, Policies: pol})
 	}
 	// Outside production, webhook endpoints may be http://localhost.
 	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
@@ -316,8 +334,9 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	}
 	srv := emhttp.New(cfg, emhttp.Deps{Store: s, Ledger: l, Identity: ids, Money: mon, Alerts: al, KYC: kc, Banks: bops,
 		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
+	wkp, _ := devWalletKeyPath(keyset, db) // keysetPath succeeded in loadKeys
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
-		keys: keys, policies: pol, tiers: tiers}, nil
+		keys: keys, policies: pol, tiers: tiers, walletKeyPath: wkp}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.
