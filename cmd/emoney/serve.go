@@ -32,6 +32,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// [[banks]]: refused now if a key or secret is missing; each bank is reached at first use.
+	banks, err := cfg.banks(e)
+	if err != nil {
+		return err
+	}
 	fs := e.flags("serve")
 	fs.String("config", "", "configuration file, TOML (env EMONEY_CONFIG); see README for its settings")
 	db := fs.String("db", first(e.getenv("EMONEY_DB"), cfg.DB, defaultDB), "database: sqlite:PATH or postgres://… (env EMONEY_DB)")
@@ -118,11 +123,6 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		hcfg.Banner = devBanner
 	}
 	sms, provider, err := cfg.providers(e, e.stderr)
-	if err != nil {
-		return err
-	}
-	// [[banks]]: refused now if a key or secret is missing; each bank is reached at first use.
-	banks, err := cfg.banks(e)
 	if err != nil {
 		return err
 	}
