@@ -156,7 +156,7 @@ redirect_uri = "https://wallet.example/api/v1/links/callback"
 	missingKey := filepath.Join(dir, "nope.pem")
 	for _, tc := range []struct {
 		name, conf, want string
-		args       []string
+		args             []string
 	}{
 		{"missing key, production", entry("production", missingKey, `webhook_secret_env = "WH"`), `banks[0] (code "0001"): key_file: open ` + missingKey, []string{"serve"}},
 		{"missing key, development", entry("development", missingKey, ""), "key_file: open " + missingKey, []string{"serve", "--addr", "127.0.0.1:0"}},
