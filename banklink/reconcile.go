@@ -134,6 +134,13 @@ func Reconcile(ctx context.Context, store emoney.Store, w *Wallet, cfg Reconcile
 		for _, e := range st.Entries {
 			seen[e.IdempotencyKey] = true
 			o, known := led.byKey[e.IdempotencyKey]
+			if !known && inPeriod(e.At) {
+				// Made far from when the bank moved it (a late re-send): read it by its key.
+				if o, err = readOne(ctx, store, e.IdempotencyKey); err != nil {
+					return r, err
+				}
+				known = o != nil
+			}
 			if !inPeriod(e.At) && !(known && inPeriod(o.op.CreatedAt)) {
 				continue // outside the period on both sides: another run's business
 			}
@@ -249,4 +256,41 @@ func readLedger(ctx context.Context, store emoney.Store, from, to time.Time) (le
 		return nil
 	})
 	return side, err
+}
+
+// readOne reads the link operation whose pending transfer's id is key, with its bank, transfer
+// and resolution; nil if there is none.
+func readOne(ctx context.Context, store emoney.Store, key string) (*ledgerOp, error) {
+	id, err := emoney.ParseID(key)
+	if err != nil {
+		return nil, nil // not a key this wallet makes
+	}
+	var o *ledgerOp
+	err = store.View(ctx, func(tx emoney.ReadTx) error {
+		op, err := tx.LinkOpByTransfer(ctx, id)
+		if emoney.ErrorCode(err) == emoney.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		l, err := tx.Link(ctx, op.Link)
+		if err != nil {
+			return err
+		}
+		o = &ledgerOp{op: op, bank: l.Bank}
+		trs, err := tx.Transfers(ctx, []emoney.ID{id})
+		if err != nil {
+			return err
+		}
+		if len(trs) == 1 {
+			o.pending = trs[0]
+		}
+		res, err := tx.Resolutions(ctx, []emoney.ID{id})
+		if len(res) == 1 {
+			o.resolution = res[0]
+		}
+		return err
+	})
+	return o, err
 }
