@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,8 +50,8 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("link: %d", status)
 	}
 	link := e.links(alice)[0].ID
-	var op bankOp
-	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":5000}`, &op); resp.StatusCode != 201 {
+	var op, first bankOp
+	if resp := post(t, e.api+"/topups", alice, "t1", `{"link":"`+link+`","amount":5000}`, &first); resp.StatusCode != 201 {
 		t.Fatalf("top-up: %d", resp.StatusCode)
 	}
 	if resp := post(t, e.api+"/withdrawals", alice, "w1", `{"link":"`+link+`","amount":1000}`, &op); resp.StatusCode != 201 {
@@ -103,6 +104,31 @@ func TestReconcile(t *testing.T) {
 	if err == nil || !strings.Contains(out, "DIFFERENCE amount_differs bank 0001 operation "+short.ID+" (topup) ledger 2500 bank 3000") ||
 		strings.Count(out, "DIFFERENCE") != 2 {
 		t.Errorf("reconcile after a short post: %v\n%s", err, out)
+	}
+
+	// A withdrawal the bank never made (it answered 503 before doing anything), posted by hand:
+	// the ledger paid out what the bank's statement does not show.
+	if err := e.sim.InjectFailures("0001", banksim.Failures{Status5xx: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var unpaid bankOp
+	if resp := post(t, e.api+"/withdrawals", alice, "w2", `{"link":"`+link+`","amount":700}`, &unpaid); resp.StatusCode != 202 {
+		t.Fatalf("withdrawal the bank did not answer: %d %+v", resp.StatusCode, unpaid)
+	}
+	e.handResolve(unpaid.ID, 700)
+	// And the first top-up's record removed from the ledger's database.
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(filepath.Dir(e.svc.walletKeyPath), "emoney.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`DELETE FROM link_ops WHERE idem_key = 't1'`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = e.reconcileCLI()
+	if err == nil || !strings.Contains(out, "DIFFERENCE missing_at_bank bank 0001 operation "+unpaid.ID+" (withdrawal) ledger 700 bank 0") ||
+		!strings.Contains(out, "DIFFERENCE missing_in_ledger bank 0001 operation "+first.ID+" (debit) ledger 0 bank 5000") {
+		t.Errorf("reconcile after an unpaid withdrawal and a removed record: %v\n%s", err, out)
 	}
 
 	// A period before any of it, and another bank, find nothing to differ.
