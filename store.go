@@ -279,6 +279,18 @@ type ReadTx interface {
 	LinkFailures(ctx context.Context, user ID, since time.Time) (int, error)
 	// LinkLock returns the user's linking lock, or not_found if the user is not locked.
 	LinkLock(ctx context.Context, user ID) (LinkLock, error)
+	// ---- reconciliation and key rotation of bank links (emoney reconcile, keys rotate;
+	// migration 0023)
+
+	// LinkOpsCreated returns the link operations that have a transfer and were created at or
+	// after from and before to, oldest first (ties in principal and key order).
+	LinkOpsCreated(ctx context.Context, from, to time.Time) ([]LinkOp, error)
+	// LinksAfter returns up to limit bank links of every user (revoked ones too) with ids
+	// greater than after (zero: from the start), in id order.
+	LinksAfter(ctx context.Context, after ID, limit int) ([]BankLink, error)
+	// LinkFlowsAfter returns up to limit linking flows (expired ones too) whose state hash sorts
+	// after the given one (nil: from the start), in state hash order.
+	LinkFlowsAfter(ctx context.Context, after []byte, limit int) ([]LinkFlow, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -551,4 +563,13 @@ type Tx interface {
 	// TakeExpiredLinkFlows removes and returns up to limit flows that expired at or before
 	// now without a callback (the customer never came back from the bank), oldest first.
 	TakeExpiredLinkFlows(ctx context.Context, now time.Time, limit int) ([]LinkFlow, error)
+	// ---- reconciliation and key rotation of bank links (emoney reconcile, keys rotate;
+	// migration 0023)
+
+	// ResealLink replaces a link's sealed account, holder and tokens (after a key rotation);
+	// not_found if there is no such link.
+	ResealLink(ctx context.Context, id ID, accountSealed, holderSealed, tokensSealed []byte) error
+	// ResealLinkFlow replaces a linking flow's sealed part (after a key rotation); not_found if
+	// there is no such flow (taken or swept meanwhile).
+	ResealLinkFlow(ctx context.Context, stateHash, sealed []byte) error
 }

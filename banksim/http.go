@@ -15,6 +15,7 @@ func (s *Sim) Handler() http.Handler {
 	s.mountAdmin(mux)
 	s.mountWebhooks(mux)
 	s.mountNotify(mux)
+	s.mountStatement(mux)
 	if legacy {
 		s.mountLegacy(mux)
 	}

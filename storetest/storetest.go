@@ -45,6 +45,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("BankWebhooks", func(t *testing.T) { runBankWebhooks(t, newDB) })
 	// Staff decisions on links and linking locks (issue 6; migration 0020).
 	t.Run("LinkReview", func(t *testing.T) { runLinkReview(t, newDB) })
+	// Reconciliation and key rotation of bank links (emoney reconcile, keys rotate).
+	t.Run("LinkReseal", func(t *testing.T) { runLinkReseal(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {

@@ -57,6 +57,8 @@ type config struct {
 		Tier1 money.Limits `toml:"tier1"`
 		Tier2 money.Limits `toml:"tier2"`
 	} `toml:"limits"`
+	// Banks are the banks linked with (banks_config.go; docs/banks.md "Adding a bank").
+	Banks []bankConfig `toml:"banks"`
 }
 
 // providerConfig names an SMS gateway or eKYC provider: "simulated" (development only) or

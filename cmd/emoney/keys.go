@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"emoney/banklink"
 	"emoney/kyc"
 	"emoney/payees"
 	"emoney/pii"
@@ -92,8 +93,12 @@ func cmdKeysRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("resealed %d users, %d verification records and %d payees, then: %w (run keys rotate again to finish; nothing is unreadable)", n, nk, np, err)
 	}
-	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users, %d verification records and %d payees resealed; start the servers on it\n",
-		path, keys.SealingKeys(), n, nk, np)
+	nl, nf, err := banklink.Reseal(ctx, s, keys)
+	if err != nil {
+		return fmt.Errorf("resealed %d users, %d verification records, %d payees, %d bank links and %d linking flows, then: %w (run keys rotate again to finish; nothing is unreadable)", n, nk, np, nl, nf, err)
+	}
+	fmt.Fprintf(e.stdout, "keyset %s now seals with a new key (%d keys can open); %d users, %d verification records, %d payees, %d bank links and %d linking flows resealed; start the servers on it\n",
+		path, keys.SealingKeys(), n, nk, np, nl, nf)
 	return nil
 }
 

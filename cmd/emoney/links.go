@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 
@@ -17,20 +14,19 @@ import (
 const devClientID = "emoney-dev"
 
 // attachDevLinker wires bank linking to the in-process bank simulator (development only): a
-// fresh ES256 key for this process, registered with the redirect URI on the API's own address
+// ES256 key kept beside the keyset (devWalletKey), registered with the redirect URI on the API's own address
 // (known only after Listen) at every simulated bank, whose issuers the wallet then trusts. The
 // mandate asks tier 2's per-operation limit per charge and its monthly top-up limit a month.
 // Every bank is told about links through its partner-notification endpoint
-// (<issuer>/partner/notifications), signed with this process's devBankWebhookSecret.
-// Each bank sends its webhooks to /api/v1/banks/{code}/webhooks, signed with a secret made
-// per process.
-// Production configures no bank yet: the link endpoints answer that none is configured.
+// (<issuer>/partner/notifications) and sends its webhooks to /api/v1/banks/{code}/webhooks, both
+// signed with this process's devBankWebhookSecret. Production names its banks in [[banks]]
+// (banks_config.go).
 func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := devWalletKey(s.walletKeyPath) // kept: emoney reconcile signs as the same client
 	if err != nil {
 		return err
 	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "dev-1", Algorithm: string(jose.ES256), Use: "sig"}}})
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: devKeyID, Algorithm: string(jose.ES256), Use: "sig"}}})
 	if err != nil {
 		return err
 	}
@@ -53,26 +49,9 @@ func (s *service) attachDevLinker(sim *banksim.Sim, apiAddr string) error {
 		clientIDs[iss], issuers[b.Code], names[b.Code], secrets[b.Code] = devClientID, iss, b.Name, secret
 		notices[b.Code] = banklink.BankNotices{URL: s.devNoticeURL(iss, b.Code), ClientID: devClientID, Secret: secret}
 	}
-	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: "dev-1", RedirectURI: redirect})
+	w, err := banklink.New(banklink.Config{ClientIDs: clientIDs, Key: key, KeyID: devKeyID, RedirectURI: redirect})
 	if err != nil {
 		return err
 	}
-	t2 := s.tiers[2]
-	l, err := banklink.NewLinker(s.store, s.keys, w, s.identity, s.kyc, s.policies, banklink.LinkerConfig{
-		Issuers: issuers, BankNames: names, PerCharge: t2.PerOperation, Monthly: max(t2.AddMonthly, t2.PerOperation),
-		Holders: s.notes, Notices: notices, WebhookSecrets: secrets})
-	if err != nil {
-		return err
-	}
-	// The banks' webhooks (mandate_revoked, fraud_report) at POST /api/v1/banks/{code}/webhooks.
-	if err := s.server.SetBankWebhooks(l.Webhooks()); err != nil {
-		return err
-	}
-	s.links = l
-	s.server.SetLinks(l)
-	if s.banks != nil {
-		// Top-ups and withdrawals through links reach the simulated banks with the links' tokens.
-		s.banks.SetLinks(l.Connector())
-	}
-	return nil
+	return s.attachLinker(w, issuers, names, notices, secrets)
 }

@@ -39,6 +39,7 @@ Commands:
   staff reissue   a new enrolment code for staff who never enrolled (audited)
   keys create     write a new keyset file for personal data (production needs one)
   keys rotate     seal personal data under a new key (servers stopped; keeps the old keys)
+  reconcile       compare the ledger with each bank's statement; exit 1 naming every difference
   bank killswitch pull or release a bank's topups/withdrawals/new_links switch (audited, actor "cli")
   version         print the version
 
@@ -84,6 +85,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 		return cmdBackup(ctx, e, rest)
 	case "banksim":
 		return cmdBanksim(ctx, e, rest)
+	case "reconcile":
+		return cmdReconcile(ctx, e, rest)
 	case "ledger", "audit", "bench", "partner", "staff", "keys", "bank":
 		if len(rest) == 0 {
 			return fmt.Errorf("%s: which one? see emoney help", cmd)

@@ -33,6 +33,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// [[banks]]: refused now if a key or secret is missing; each bank is reached at first use.
+	banks, err := cfg.banks(e)
+	if err != nil {
+		return err
+	}
 	fs := e.flags("serve")
 	fs.String("config", "", "configuration file, TOML (env EMONEY_CONFIG); see README for its settings")
 	db := fs.String("db", first(e.getenv("EMONEY_DB"), cfg.DB, defaultDB), "database: sqlite:PATH or postgres://… (env EMONEY_DB)")
@@ -145,6 +150,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}
+	if len(banks.banks) > 0 {
+		if err := svc.attachConfiguredLinker(banks); err != nil {
+			return err
+		}
+	}
 	scheme := "http"
 	if *tlsCert != "" {
 		scheme = "https"
@@ -159,8 +169,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("%w (another instance running? --banksim-addr off runs none)", err)
 		}
 		defer bs.stop()
-		if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
-			return err
+		if len(banks.banks) == 0 { // [[banks]] replaces the simulator's banks for linking
+			if err := svc.attachDevLinker(bs.sim, srv.Addr()); err != nil {
+				return err
+			}
 		}
 		if *legacyLinking {
 			if err := svc.attachLegacyLinking(e.stderr); err != nil {
@@ -264,6 +276,8 @@ type service struct {
 	notes                *notify.Service
 	devBankWebhookSecret string
 	devNoticeBase        string
+	// walletKeyPath is where development keeps the wallet's key at the simulated banks.
+	walletKeyPath string
 }
 
 // serviceConfig is what the services take from the config file, and the providers it named.
@@ -332,6 +346,10 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 			return nil, err
 		}
 		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al, Policies: pol})
+	} else if len(sc.Banks) > 0 {
+		// Production moves money only through links to the banks of [[banks]] (attached later).
+		none, _ := bank.NewRegistry()
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: none, Store: s, Alerts: al, Policies: pol})
 	}
 	// Outside production, webhook endpoints may be http://localhost.
 	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
@@ -344,8 +362,9 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
 	notes := notify.New(s, sc.notifier, notify.Config{})
 	srv.SetNotifications(notes)
+	wkp, _ := devWalletKeyPath(keyset, db) // keysetPath succeeded in loadKeys
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
-		keys: keys, policies: pol, tiers: tiers, notes: notes}, nil
+		keys: keys, policies: pol, tiers: tiers, notes: notes, walletKeyPath: wkp}, nil
 }
 
 // Close stops the ledger, then closes the store. The server must have shut down first.

@@ -147,7 +147,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
 	out, _, err := cli(t, nil, "keys", "rotate", "--db", db)
-	if err != nil || !strings.Contains(out, "2 users, 1 verification records and 1 payees resealed") {
+	if err != nil || !strings.Contains(out, "2 users, 1 verification records, 1 payees, 0 bank links and 0 linking flows resealed") {
 		t.Fatalf("keys rotate: %v %s", err, out)
 	}
 	after, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "keyset.json"))
