@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/bank"
 	"emoney/bankpolicy"
 	"emoney/identity"
 )
@@ -23,6 +24,13 @@ type bankJSON struct {
 	// for a bank before it is, and a typo in an emergency shows here.
 	Configured bool            `json:"configured"`
 	Policy     bankpolicy.View `json:"policy"`
+	// Breaker is this instance's circuit breaker of calls to the bank (not for "all").
+	Breaker *breakerJSON `json:"breaker,omitempty"`
+}
+
+type breakerJSON struct {
+	State   bank.BreakerState `json:"state"`
+	ProbeAt *time.Time        `json:"probe_at,omitempty"`
 }
 
 // bankNames returns the names of the configured banks by code.
@@ -38,7 +46,15 @@ func (s *Server) bankNames() map[string]string {
 
 func (s *Server) bankToJSON(p emoney.BankPolicy, names map[string]string) bankJSON {
 	name, ok := names[p.Bank]
-	return bankJSON{Code: p.Bank, Name: name, Configured: ok, Policy: bankpolicy.ViewOf(p)}
+	b := bankJSON{Code: p.Bank, Name: name, Configured: ok, Policy: bankpolicy.ViewOf(p)}
+	if s.banks != nil && p.Bank != bankpolicy.Global {
+		st, at := s.banks.Breakers().State(p.Bank)
+		b.Breaker = &breakerJSON{State: st}
+		if !at.IsZero() {
+			b.Breaker.ProbeAt = &at
+		}
+	}
+	return b
 }
 
 // policies returns the policy service, or not_found when the server has none.

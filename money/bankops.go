@@ -70,6 +70,10 @@ type BankConfig struct {
 	Policies *bankpolicy.Service
 	// Now is the clock of cooling-off windows and days (default time.Now).
 	Now func() time.Time
+	// Breaker configures the banks' circuit breakers: a bank whose calls went unanswered too
+	// often is not called (new operations are refused bank_unavailable before anything is
+	// held, the reconciler waits) until a probe gets an answer. Its clock defaults to Now.
+	Breaker bank.BreakerConfig
 }
 
 // BankOps moves money between wallets and customers' bank accounts: top-ups and withdrawals.
@@ -79,6 +83,7 @@ type BankConfig struct {
 type BankOps struct {
 	svc      *Service
 	cfg      BankConfig
+	breakers *bank.Breakers
 	inflight sync.Map // pending transfer id → struct{}: a bank call this process is making
 	// links is the connector of operations through bank links (SetLinks; nil: none).
 	links bank.Connector
@@ -103,8 +108,16 @@ func NewBankOps(svc *Service, cfg BankConfig) *BankOps {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &BankOps{svc: svc, cfg: cfg}
+	b := &BankOps{svc: svc, cfg: cfg}
+	if b.cfg.Breaker.Now == nil {
+		b.cfg.Breaker.Now = func() time.Time { return b.cfg.Now() } // SetNow moves it too
+	}
+	b.breakers = bank.NewBreakers(b.cfg.Breaker)
+	return b
 }
+
+// Breakers returns the banks' circuit breakers (their state, for staff; their metrics).
+func (b *BankOps) Breakers() *bank.Breakers { return b.breakers }
 
 // Banks returns the configured banks, ordered by code.
 func (b *BankOps) Banks() []bank.Bank { return b.cfg.Banks.List() }
@@ -188,6 +201,15 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 			return BankOp{}, err
 		}
 	}
+	// A bank that has stopped answering is not asked again until a probe gets an answer: a
+	// new operation is refused before anything is held, rather than left pending unknown.
+	var ticket *bank.Ticket
+	if !replay {
+		if ticket, err = b.breakers.Acquire(code); err != nil {
+			return BankOp{}, err
+		}
+		defer ticket.Release() // not called after all (refused, or another request is calling)
+	}
 	account := ""
 	if link != nil {
 		// Recorded before the money is held: the cooling-off caps count it from here on, and
@@ -216,6 +238,7 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 			// From here on the client going away must not stop us half-way.
 			ctx = context.WithoutCancel(ctx)
 			res, err := b.call(ctx, bk, tr, account, false)
+			answered(ticket, err)
 			if err == nil {
 				// If this fails the hold stays pending, which is what the answer below says;
 				// the reconciler resolves it.
@@ -232,6 +255,15 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 		return got, declined(got)
 	}
 	return got, nil
+}
+
+// answered records on the breaker's ticket whether the bank answered the call that ended in err.
+func answered(t *bank.Ticket, err error) {
+	if err == nil {
+		t.Answered()
+	} else {
+		t.NoAnswer()
+	}
 }
 
 // declined is the error a declined operation answers with.
@@ -427,9 +459,20 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 	if err != nil || !ok {
 		return false, err // the bank is not configured here any more: staff will be alerted
 	}
+	// While the bank's breaker is open the hold waits: the bank is not answering anyway.
+	ticket, err := b.breakers.Acquire(code)
+	if err != nil {
+		return false, nil
+	}
+	defer ticket.Release()
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	res, err := bk.Connector.Status(sctx, tr.ID.String())
 	cancel()
+	if !errors.Is(err, bank.ErrUnknownReference) {
+		// (A connector may answer "unknown reference" without asking the bank: only the
+		// re-send below then says whether the bank answers.)
+		answered(ticket, err)
+	}
 	if errors.Is(err, bank.ErrUnknownReference) {
 		// The bank never got the request. Send it again under the same reference, but only
 		// while nobody else can decide the hold: re-sends stop at half of AlertAfter, long
@@ -443,6 +486,7 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 			return false, err
 		}
 		res, err = b.call(ctx, bk, tr, account, true)
+		answered(ticket, err)
 	}
 	if err != nil || (res.Outcome != bank.Succeeded && res.Outcome != bank.Declined) {
 		return false, nil // still unknown: ask again next time

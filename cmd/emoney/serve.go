@@ -338,6 +338,16 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	var sim *bank.Sim
 	// Per-bank policies and kill switches: every instance sees a change within a second.
 	pol := bankpolicy.New(s, bankpolicy.Config{})
+	// Per-bank circuit breakers: a bank that stops answering is not called until a probe gets
+	// an answer; every change of state is logged.
+	log := cfg.Logger
+	breaker := bank.BreakerConfig{OnChange: func(code string, from, to bank.BreakerState) {
+		lvl := slog.LevelInfo
+		if to == bank.BreakerOpen {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "bank circuit breaker", slog.String("bank", code), slog.String("from", string(from)), slog.String("to", string(to)))
+	}}
 	if !sc.production() {
 		var banks *bank.Registry
 		if banks, sim, err = devBanks(); err != nil {
@@ -345,11 +355,18 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 			s.Close()
 			return nil, err
 		}
-		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al, Policies: pol})
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: banks, Store: s, Alerts: al, Policies: pol, Breaker: breaker})
 	} else if len(sc.Banks) > 0 {
 		// Production moves money only through links to the banks of [[banks]] (attached later).
 		none, _ := bank.NewRegistry()
-		bops = money.NewBankOps(mon, money.BankConfig{Banks: none, Store: s, Alerts: al, Policies: pol})
+		bops = money.NewBankOps(mon, money.BankConfig{Banks: none, Store: s, Alerts: al, Policies: pol, Breaker: breaker})
+	}
+	if bops != nil {
+		if err := cfg.Metrics.Register(bops.Breakers().Collectors()...); err != nil {
+			l.Close()
+			s.Close()
+			return nil, err
+		}
 	}
 	// Outside production, webhook endpoints may be http://localhost.
 	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
