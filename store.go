@@ -504,9 +504,6 @@ type Tx interface {
 	// BindLinkOp records the pending transfer of the operation under a principal's key;
 	// not_found if there is no such operation. Binding the same transfer again is not an error.
 	BindLinkOp(ctx context.Context, principal, key string, transfer ID) error
-	// DeleteLinkOp removes the operation under a principal's key if it has no transfer (the
-	// ledger refused it, so it never happened); a missing one is not an error.
-	DeleteLinkOp(ctx context.Context, principal, key string) error
 	// SaveLinkTokens replaces a link's sealed tokens (a refresh rotated them); not_found if
 	// there is no such link.
 	SaveLinkTokens(ctx context.Context, id ID, sealed []byte) error

@@ -88,7 +88,11 @@ func New(cfg Config) (*Wallet, error) {
 		return nil, emoney.FieldError("redirect_uri", "the redirect URI must be an absolute URL without fragment")
 	}
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// Many top-ups go to one bank at once: keep as many connections to it as are busy,
+		// rather than the default two (every other call would dial a new one).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
+		cfg.HTTP = &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout

@@ -193,6 +193,19 @@ func (c *Client) do(ctx context.Context, method, path, key string, body, out any
 	return nil
 }
 
+// EnrolTOTP starts enrolling a one-time-code app on c's account and returns its secret and
+// otpauth URI; ConfirmTOTP with a first code finishes it.
+func (c *Client) EnrolTOTP(ctx context.Context) (secret, uri string, err error) {
+	var out struct{ Secret, URI string }
+	err = c.do(ctx, "POST", "/api/v1/totp", "", nil, &out)
+	return out.Secret, out.URI, err
+}
+
+// ConfirmTOTP finishes enrolling the app EnrolTOTP started with one of its codes.
+func (c *Client) ConfirmTOTP(ctx context.Context, code string) error {
+	return c.do(ctx, "POST", "/api/v1/totp/confirm", "", map[string]any{"code": code}, nil)
+}
+
 // StepUp proves the second factor on c's session with a one-time code.
 func (c *Client) StepUp(ctx context.Context, code string) error {
 	return c.do(ctx, "POST", "/api/v1/stepup", "", map[string]any{"code": code}, nil)

@@ -217,6 +217,11 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) (applie
 			}
 			trs = append(trs, tr)
 		}
+		if err == nil && it.req.Attach != nil {
+			if err = it.req.Attach(ctx, tx, trs); err != nil && !requestErr(err) {
+				return res, err // the batch fails; its requests are retried alone
+			}
+		}
 		if err != nil {
 			b.rollback()
 			out[i].err = err
@@ -256,6 +261,12 @@ func (l *Ledger) apply(ctx context.Context, tx emoney.Tx, items []*item) (applie
 		return res, err
 	}
 	return res, nil
+}
+
+// requestErr reports whether err, from a request's Attach, fails that request alone.
+func requestErr(err error) bool {
+	c := emoney.ErrorCode(err)
+	return c != "" && c != emoney.EInternal
 }
 
 // plan is what a request's records will be called, fixed before it is applied so that its

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -74,6 +75,20 @@ type Request struct {
 	Principal string // who asks: "wallet:…", "staff:…", "system:…"
 	Key       string // the client's idempotency key
 	Ops       []Op
+	// Tag is part of what the request is (its key's request hash) without being part of its
+	// records: what the caller's own records tie to the money (for a top-up, its bank link),
+	// so that the same key for the same movement through another link is a conflict.
+	Tag string
+	// Attach, if set, runs in the batch transaction that applies the request, right after its
+	// ops were applied (it gets the records they will commit, ids included) and before the
+	// batch is written: for the caller's own records of the movement, which then commit with
+	// the money, or not at all, in the same transaction and fsync. It may read, lock and write
+	// through tx; it must not call the ledger. An *emoney.Error (not internal) from it fails
+	// the request alone — it must then have written nothing; any other error fails the batch,
+	// whose requests are then retried one by one. It runs only for a request applied now (not
+	// for a retry answered with the first result), and may run again if the store retries the
+	// transaction.
+	Attach func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error
 }
 
 // MaxOps bounds the legs of one linked request.
@@ -234,6 +249,10 @@ func (r *Request) hash() []byte {
 		writeInt(h, int64(o.Timeout))
 		h.Write(o.PendingID[:])
 		h.Write(o.ReversalOf[:])
+	}
+	if r.Tag != "" { // (after the ops, so requests without a tag hash as they always did)
+		h.Write([]byte{0xff})
+		writeStr(h, r.Tag)
 	}
 	return h.Sum(nil)
 }

@@ -186,65 +186,61 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	if kind == KindWithdrawal {
 		op.From, op.To, op.Hold, op.ToLimit, op.FromLimit = wallet.ID, settlement.ID, emoney.HoldBankCredit, nil, sendLimit(lim)
 	}
-	replay, err := b.seen(ctx, p.LedgerPrincipal(), key)
+	// A kill switch, or the breaker of a bank that has stopped answering, stops new operations
+	// before any money is held; a retry of one made earlier still answers how that one stands.
+	ticket, err := b.admit(ctx, code, kind)
+	if err != nil {
+		if seen, serr := b.seen(ctx, p.LedgerPrincipal(), key); serr != nil || !seen {
+			return BankOp{}, errors.Join(err, serr)
+		}
+	}
+	defer ticket.Release() // not called after all (refused, a retry, or another request is calling)
+	var account, tag string
+	var attach func(context.Context, emoney.Tx, []emoney.Transfer) error
+	if link != nil {
+		// Recorded with the hold, in its transaction: the cooling-off caps count it from then
+		// on, and the reconciler finds the link by the hold.
+		if attach, err = b.record(ctx, p, key, kind, *link, amount); err != nil {
+			return BankOp{}, err
+		}
+		account, tag = link.ID.String(), "link:"+link.ID.String()
+	}
+	// The hold made now (not a retry answered with the first one's) is the one Attach saw.
+	var made emoney.ID
+	tr, err := b.svc.submitAttached(ctx, p, key, op, tag, func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error {
+		if attach != nil {
+			if err := attach(ctx, tx, trs); err != nil {
+				return err
+			}
+		}
+		made = trs[0].ID
+		return nil
+	})
 	if err != nil {
 		return BankOp{}, err
 	}
-	// A kill switch stops new operations before any money is held; a retry of one made
-	// earlier still answers how that one stands.
-	if !replay && b.cfg.Policies != nil {
-		which := emoney.SwitchTopUps
-		if kind == KindWithdrawal {
-			which = emoney.SwitchWithdrawals
-		}
-		if err := b.cfg.Policies.Check(ctx, code, which); err != nil {
-			return BankOp{}, err
-		}
-	}
-	// A bank that has stopped answering is not asked again until a probe gets an answer: a
-	// new operation is refused before anything is held, rather than left pending unknown.
-	var ticket *bank.Ticket
-	if !replay {
-		if ticket, err = b.breakers.Acquire(code); err != nil {
-			return BankOp{}, err
-		}
-		defer ticket.Release() // not called after all (refused, or another request is calling)
-	}
-	account := ""
-	if link != nil {
-		// Recorded before the money is held: the cooling-off caps count it from here on, and
-		// the reconciler finds the link by the transfer bound to it below.
-		if err := b.reserve(ctx, p, key, kind, *link, amount); err != nil {
-			return BankOp{}, err
-		}
-		account = link.ID.String()
-	}
-	tr, err := b.svc.submit(ctx, p, key, op)
-	if err != nil {
-		if link != nil {
-			b.unreserve(ctx, p, key)
-		}
-		return BankOp{}, err
-	}
-	if link != nil {
-		if err := b.bind(ctx, p, key, tr); err != nil {
-			// Not bound: the bank is not called, so the hold can only be pending with nothing
-			// moved; the reconciler cannot find its link and staff are alerted to void it.
-			return BankOp{}, err
-		}
-	}
-	if !replay {
+	if tr.ID == made && ticket != nil {
 		if _, busy := b.inflight.LoadOrStore(tr.ID, struct{}{}); !busy {
 			// From here on the client going away must not stop us half-way.
 			ctx = context.WithoutCancel(ctx)
 			res, err := b.call(ctx, bk, tr, account, false)
 			answered(ticket, err)
+			var done bool
 			if err == nil {
 				// If this fails the hold stays pending, which is what the answer below says;
 				// the reconciler resolves it.
-				_ = b.resolve(ctx, tr, res)
+				done, _ = b.resolve(ctx, tr, res)
 			}
 			b.inflight.Delete(tr.ID)
+			if done { // resolved by this call: its status is known without reading it back
+				got := b.opOf(tr, code)
+				got.Status, got.Reason = BankSucceeded, ""
+				if res.Outcome == bank.Declined {
+					got.Status, got.Reason = BankDeclined, bank.CleanReason(res.Reason)
+					return got, declined(got)
+				}
+				return got, nil
+			}
 		}
 	}
 	got, err := b.status(ctx, tr)
@@ -255,6 +251,22 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 		return got, declined(got)
 	}
 	return got, nil
+}
+
+// admit checks that a new operation of kind may go to the bank with the given code now: its
+// kill switch is not pulled (suspended otherwise) and its breaker lets the call through
+// (bank_unavailable otherwise). It returns the breaker's ticket for the call.
+func (b *BankOps) admit(ctx context.Context, code, kind string) (*bank.Ticket, error) {
+	if b.cfg.Policies != nil {
+		which := emoney.SwitchTopUps
+		if kind == KindWithdrawal {
+			which = emoney.SwitchWithdrawals
+		}
+		if err := b.cfg.Policies.Check(ctx, code, which); err != nil {
+			return nil, err
+		}
+	}
+	return b.breakers.Acquire(code)
 }
 
 // answered records on the breaker's ticket whether the bank answered the call that ended in err.
@@ -327,10 +339,10 @@ func (b *BankOps) call(ctx context.Context, bk bank.Bank, tr emoney.Transfer, ac
 }
 
 // resolve makes the ledger follow a definite answer: post on success, void on decline (the
-// void's code keeps the reason). Keys are derived from the hold, so however often and from
+// void's code keeps the reason), and reports whether this call did (rather than someone before). Keys are derived from the hold, so however often and from
 // wherever it runs, the hold is resolved once; resolved already (by another process, or staff)
 // is not an error.
-func (b *BankOps) resolve(ctx context.Context, tr emoney.Transfer, res bank.Result) error {
+func (b *BankOps) resolve(ctx context.Context, tr emoney.Transfer, res bank.Result) (bool, error) {
 	// A declined operation gives back what it counted against the wallet's daily and monthly
 	// limits: the ledger does that for any void of a counted hold.
 	op := ledger.Op{PendingID: tr.ID}
@@ -340,27 +352,36 @@ func (b *BankOps) resolve(ctx context.Context, tr emoney.Transfer, res bank.Resu
 	case bank.Declined:
 		op.Kind, op.Code = emoney.TransferVoid, "declined."+bank.CleanReason(res.Reason)
 	default:
-		return fmt.Errorf("money: bank answered %q for %s", res.Outcome, tr.ID)
+		return false, fmt.Errorf("money: bank answered %q for %s", res.Outcome, tr.ID)
 	}
 	_, err := b.svc.ledger.Transfer(ctx, "system:bank", "bank:"+tr.ID.String()+":"+string(op.Kind), op)
 	if emoney.ErrorCode(err) == emoney.EConflict {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
+}
+
+// opOf is the operation held by tr with the bank of the given code, pending.
+func (b *BankOps) opOf(tr emoney.Transfer, code string) BankOp {
+	op := BankOp{ID: tr.ID, Kind: tr.Code, Bank: code, Wallet: tr.To, Amount: tr.Amount, Currency: tr.Currency, Status: BankPending, CreatedAt: tr.CreatedAt}
+	if tr.Hold == emoney.HoldBankCredit {
+		op.Wallet = tr.From
+	}
+	return op
 }
 
 // status reads where the operation held by tr stands.
 func (b *BankOps) status(ctx context.Context, tr emoney.Transfer) (BankOp, error) {
-	op := BankOp{ID: tr.ID, Kind: tr.Code, Wallet: tr.To, Amount: tr.Amount, Currency: tr.Currency, Status: BankPending, CreatedAt: tr.CreatedAt}
 	settlement := tr.From
 	if tr.Hold == emoney.HoldBankCredit {
-		op.Wallet, settlement = tr.From, tr.To
+		settlement = tr.To
 	}
 	a, err := b.svc.ledger.Account(ctx, settlement)
 	if err != nil {
 		return BankOp{}, err
 	}
-	op.Bank, _ = bank.CodeOf(a.Name)
+	code, _ := bank.CodeOf(a.Name)
+	op := b.opOf(tr, code)
 	var res []emoney.Transfer
 	err = b.cfg.Store.View(ctx, func(tx emoney.ReadTx) error {
 		res, err = tx.Resolutions(ctx, []emoney.ID{tr.ID})
@@ -510,7 +531,7 @@ func (b *BankOps) reconcile(ctx context.Context, tr emoney.Transfer, now time.Ti
 			return false, err
 		}
 	}
-	if err := b.resolve(ctx, tr, res); err != nil {
+	if _, err := b.resolve(ctx, tr, res); err != nil {
 		return false, err
 	}
 	return true, nil

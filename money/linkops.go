@@ -100,10 +100,12 @@ func (b *BankOps) startLink(ctx context.Context, p identity.Principal, key, kind
 	return b.start(ctx, p, key, kind, link.Bank, amount, &link)
 }
 
-// reserve records the operation under p's key, checking a top-up against the cooling-off caps
-// while the link is in its window. A key recorded before is the same operation again (nothing
-// counted twice) if it names the same link, kind and amount, and conflict otherwise.
-func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind string, link emoney.BankLink, amount int64) error {
+// record returns the ledger.Request.Attach that records the operation under p's key with its
+// pending transfer, in the ledger's batch transaction, checking a top-up against the cooling-off
+// caps while the link is in its window. A request whose
+// key the ledger finds used before is answered from the ledger and never gets here: the
+// request's Tag (its link) tells a retry from another request under the same key.
+func (b *BankOps) record(ctx context.Context, p identity.Principal, key, kind string, link emoney.BankLink, amount int64) (func(context.Context, emoney.Tx, []emoney.Transfer) error, error) {
 	now := b.cfg.Now()
 	cooling := kind == KindTopUp && now.Before(link.CoolingOffUntil)
 	var pol emoney.BankPolicy
@@ -111,7 +113,7 @@ func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind s
 		if b.cfg.Policies != nil {
 			var err error
 			if pol, err = b.cfg.Policies.Get(ctx, link.Bank); err != nil {
-				return err
+				return nil, err
 			}
 		} else {
 			pol = emoney.DefaultBankPolicy(link.Bank)
@@ -120,15 +122,18 @@ func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind s
 	principal := p.LedgerPrincipal()
 	op := emoney.LinkOp{Principal: principal, Key: key, Link: link.ID, User: p.User, Kind: kind, Amount: amount,
 		Day: emoney.TokyoDay(now), CreatedAt: now.UTC().Truncate(time.Microsecond)}
-	return b.cfg.Store.Update(ctx, func(tx emoney.Tx) error {
+	return func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error {
+		op.Transfer = trs[0].ID
 		prev, err := tx.LinkOp(ctx, principal, key)
-		if err == nil {
-			if prev.Link != link.ID || prev.Kind != kind || prev.Amount != amount {
+		switch {
+		case err == nil:
+			// Recorded, unbound, by an earlier version that recorded operations before holding
+			// the money and died in between: counted for its day already.
+			if prev.Link != link.ID || prev.Kind != kind || prev.Amount != amount || !prev.Transfer.IsZero() {
 				return emoney.Errorf(emoney.EConflict, "this Idempotency-Key was used for another request")
 			}
-			return nil
-		}
-		if emoney.ErrorCode(err) != emoney.ENotFound {
+			return tx.BindLinkOp(ctx, principal, key, op.Transfer)
+		case emoney.ErrorCode(err) != emoney.ENotFound:
 			return err
 		}
 		if cooling {
@@ -140,7 +145,8 @@ func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind s
 			}
 			// Counted by the bank account, across all its links: unlinking and linking it
 			// again (by anyone) starts no fresh day. Only one link of an account is live at a
-			// time, so the live link's row lock serializes the account's top-ups.
+			// time, so the live link's row lock serializes the account's top-ups (on SQLite, the
+			// one write lock; in one batch, those before this one are counted already).
 			used, err := tx.AccountLinkUsage(ctx, link.AccountIndex, KindTopUp, op.Day)
 			if err != nil {
 				return err
@@ -150,28 +156,13 @@ func (b *BankOps) reserve(ctx context.Context, p identity.Principal, key, kind s
 			}
 		}
 		return tx.CreateLinkOp(ctx, op)
-	})
+	}, nil
 }
 
 func coolingOff(format string, limit int64, link emoney.BankLink) error {
 	e := emoney.Errorf(emoney.ELimitExceeded, format, limit, link.CoolingOffUntil.In(emoney.Tokyo).Format("2006-01-02 15:04 MST"))
 	e.Field, e.Reason = "amount", ReasonCoolingOff
 	return e
-}
-
-// unreserve forgets an operation the ledger refused (nothing was held), so that it counts
-// against no cap. A failure leaves it counted for its day: on the safe side.
-func (b *BankOps) unreserve(ctx context.Context, p identity.Principal, key string) {
-	_ = b.cfg.Store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
-		return tx.DeleteLinkOp(ctx, p.LedgerPrincipal(), key)
-	})
-}
-
-// bind records the pending transfer of the operation under p's key.
-func (b *BankOps) bind(ctx context.Context, p identity.Principal, key string, tr emoney.Transfer) error {
-	return b.cfg.Store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error {
-		return tx.BindLinkOp(ctx, p.LedgerPrincipal(), key, tr.ID)
-	})
 }
 
 // connectorOf returns the connector and account of a pending bank hold: its link's, if it was

@@ -169,7 +169,18 @@ func (s *Service) History(ctx context.Context, p identity.Principal, before emon
 // submit posts one op under p's idempotency scope, naming fields as the API does ("amount",
 // not the ledger's "ops[0].amount").
 func (s *Service) submit(ctx context.Context, p identity.Principal, key string, op ledger.Op) (emoney.Transfer, error) {
-	tr, err := s.ledger.Transfer(ctx, p.LedgerPrincipal(), key, op)
+	return s.submitAttached(ctx, p, key, op, "", nil)
+}
+
+// submitAttached is submit with a ledger.Request's Tag and Attach: the caller's own records of
+// the movement, committed with it.
+func (s *Service) submitAttached(ctx context.Context, p identity.Principal, key string, op ledger.Op, tag string,
+	attach func(context.Context, emoney.Tx, []emoney.Transfer) error) (emoney.Transfer, error) {
+	var tr emoney.Transfer
+	trs, err := s.ledger.Submit(ctx, ledger.Request{Principal: p.LedgerPrincipal(), Key: key, Ops: []ledger.Op{op}, Tag: tag, Attach: attach})
+	if err == nil {
+		tr = trs[0]
+	}
 	var e *emoney.Error
 	if errors.As(err, &e) && strings.HasPrefix(e.Field, "ops[0].") {
 		c := *e

@@ -63,11 +63,6 @@ func (t *tx) BindLinkOp(ctx context.Context, principal, key string, transfer emo
 		AND (transfer_id IS NULL OR transfer_id = $1)`, transfer.Bytes(), principal, key)
 }
 
-func (t *tx) DeleteLinkOp(ctx context.Context, principal, key string) error {
-	_, err := t.tx.Exec(ctx, `DELETE FROM link_ops WHERE principal = $1 AND idem_key = $2 AND transfer_id IS NULL`, principal, key)
-	return wrap("delete link operation", err)
-}
-
 func (t *tx) SaveLinkTokens(ctx context.Context, id emoney.ID, sealed []byte) error {
 	return t.execOne(ctx, "save bank link tokens", `UPDATE links SET tokens_sealed = $1 WHERE id = $2`, sealed, id.Bytes())
 }

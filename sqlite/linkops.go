@@ -83,10 +83,6 @@ func (t *tx) BindLinkOp(ctx context.Context, principal, key string, transfer emo
 		AND (transfer_id IS NULL OR transfer_id = ?)`, transfer.Bytes(), principal, key, transfer.Bytes())
 }
 
-func (t *tx) DeleteLinkOp(ctx context.Context, principal, key string) error {
-	return wrap("delete link operation", t.exec(ctx, `DELETE FROM link_ops WHERE principal = ? AND idem_key = ? AND transfer_id IS NULL`, principal, key))
-}
-
 func (t *tx) SaveLinkTokens(ctx context.Context, id emoney.ID, sealed []byte) error {
 	return t.execOne(ctx, "save bank link tokens", `UPDATE links SET tokens_sealed = ? WHERE id = ?`, sealed, id.Bytes())
 }

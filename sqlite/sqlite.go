@@ -44,10 +44,19 @@ type Store struct {
 	closeOnce     sync.Once
 	closeErr      error
 
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt // prepared on the writer, by SQL text
-	wanted []string             // statements to prepare once the writer is free
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt // prepared on the writer, by SQL text
+	wanted  []string             // statements to prepare once the writer is free
+	rstmts  map[string]*sql.Stmt // prepared on the readers (on each connection when first used there)
+	rwanted []string             // read statements to prepare once a read transaction has ended
 }
+
+// readers is how many read connections the store keeps.
+const readers = 8
+
+// maxReadStmts bounds the read statements kept prepared (texts with generated placeholder
+// lists come in a few sizes, but a bound costs nothing).
+const maxReadStmts = 1024
 
 var _ emoney.Store = (*Store)(nil)
 
@@ -80,8 +89,12 @@ func Open(path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader.SetMaxOpenConns(8)
-	s := &Store{path: path, writer: writer, reader: reader, stmts: map[string]*sql.Stmt{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	// Readers are kept open as many as may be open: a connection closed when the pool has too
+	// many idle ones is opened again (pragmas and all) on the next burst of reads.
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	s := &Store{path: path, writer: writer, reader: reader, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.checkpointer()
 	return s, nil
 }
@@ -114,7 +127,10 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			st.Close()
 		}
-		s.stmts = map[string]*sql.Stmt{}
+		for _, st := range s.rstmts {
+			st.Close()
+		}
+		s.stmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 		s.mu.Unlock()
 		s.closeErr = errors.Join(s.writer.Close(), s.reader.Close())
 	})
@@ -230,8 +246,55 @@ func (s *Store) View(ctx context.Context, fn func(emoney.ReadTx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	defer sqltx.Rollback()
-	return fn(&tx{s: s, tx: sqltx})
+	err = fn(&tx{s: s, tx: sqltx})
+	sqltx.Rollback()
+	s.prepareWantedReads(ctx) // once this transaction's connection is back in the pool
+	return err
+}
+
+// readStmt returns query as a statement of the read transaction sqltx: prepared once on the
+// readers (database/sql then prepares it on each connection the first time it is used there)
+// and reused. A statement seen for the first time is prepared for this transaction only, and
+// on the readers after it ends: preparing on the pool now could wait for a connection while
+// this transaction holds one.
+func (s *Store) readStmt(ctx context.Context, sqltx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st, ok := s.rstmts[query]
+	if !ok && len(s.rstmts) < maxReadStmts {
+		s.rwanted = append(s.rwanted, query)
+	}
+	s.mu.Unlock()
+	if ok {
+		return sqltx.StmtContext(ctx, st), nil
+	}
+	return sqltx.PrepareContext(ctx, query)
+}
+
+// prepareWantedReads prepares on the readers the statements read transactions asked for.
+func (s *Store) prepareWantedReads(ctx context.Context) {
+	s.mu.Lock()
+	wanted := s.rwanted
+	s.rwanted = nil
+	s.mu.Unlock()
+	for _, q := range wanted {
+		s.mu.Lock()
+		_, ok := s.rstmts[q]
+		s.mu.Unlock()
+		if ok {
+			continue
+		}
+		st, err := s.reader.PrepareContext(context.WithoutCancel(ctx), q)
+		if err != nil {
+			continue // asked for again next time
+		}
+		s.mu.Lock()
+		if _, ok := s.rstmts[q]; ok {
+			st.Close()
+		} else {
+			s.rstmts[q] = st
+		}
+		s.mu.Unlock()
+	}
 }
 
 // stmt returns query as a statement of sqltx: prepared once on the writer and reused. The

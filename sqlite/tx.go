@@ -24,7 +24,11 @@ var _ emoney.Tx = (*tx)(nil)
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if !t.write {
-		return t.tx.QueryContext(ctx, q, args...)
+		st, err := t.s.readStmt(ctx, t.tx, q)
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
 	}
 	st, err := t.s.stmt(ctx, t.tx, q)
 	if err != nil {

@@ -690,6 +690,100 @@ func runLedger(t *testing.T, newDB NewDatabase) {
 		}))
 	})
 
+	t.Run("AttachCommitsWithTheMoney", func(t *testing.T) {
+		// A request's Attach writes the caller's records in the batch transaction: they commit
+		// with the money or not at all, and a refusal from it fails that request alone.
+		w := newWorld(t, newDB)
+		c := ctx(t)
+		a, b := w.funded("a", 1_000), w.funded("b", 0)
+		var calls atomic.Int32
+		attach := func(refuse error) func(context.Context, emoney.Tx, []emoney.Transfer) error {
+			return func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error {
+				calls.Add(1)
+				if refuse != nil {
+					return refuse
+				}
+				return tx.AppendOutbox(ctx, []emoney.OutboxEvent{{Topic: "test.attached", Key: "k", Payload: []byte(`"` + trs[0].ID.String() + `"`), CreatedAt: at(0)}})
+			}
+		}
+		submit := func(key, tag string, amount int64, refuse error) ([]emoney.Transfer, error) {
+			return w.l.Submit(c, ledger.Request{Principal: "wallet:a", Key: key, Tag: tag, Attach: attach(refuse),
+				Ops: []ledger.Op{{From: a, To: b, Amount: amount, Code: "p2p"}}})
+		}
+		attached := func() []string {
+			var got []string
+			must(t, w.store.View(c, func(tx emoney.ReadTx) error {
+				ev, err := tx.Outbox(c, 0, 1000)
+				for _, e := range ev {
+					if e.Topic == "test.attached" {
+						got = append(got, string(e.Payload))
+					}
+				}
+				return err
+			}))
+			return got
+		}
+		trs, err := submit("k1", "link:1", 100, nil)
+		must(t, err)
+		if got := attached(); len(got) != 1 || got[0] != `"`+trs[0].ID.String()+`"` {
+			t.Fatalf("attached records %v, want the transfer %s", got, trs[0].ID)
+		}
+		// A retry is answered from the ledger: Attach does not run again. Another tag under
+		// the same key is another request.
+		n := calls.Load()
+		again, err := submit("k1", "link:1", 100, nil)
+		must(t, err)
+		if again[0].ID != trs[0].ID || calls.Load() != n {
+			t.Errorf("retry: %s (first %s), attach ran %d more times", again[0].ID, trs[0].ID, calls.Load()-n)
+		}
+		_, err = submit("k1", "link:2", 100, nil)
+		wantCode(t, err, emoney.EConflict)
+		// Ops that fail never reach Attach.
+		n = calls.Load()
+		_, err = submit("k2", "", 5_000, nil)
+		wantCode(t, err, emoney.EInsufficientFunds)
+		if calls.Load() != n {
+			t.Errorf("attach ran for a request whose ops failed")
+		}
+		// Attach refuses: the request fails alone, with nothing of it written, and its key is
+		// free again; requests in the same batch commit.
+		var wg sync.WaitGroup
+		errs := make([]error, 20)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var refuse error
+				switch i {
+				case 3:
+					refuse = emoney.Errorf(emoney.ELimitExceeded, "over a cap of the caller's")
+				case 7:
+					refuse = errors.New("the caller's record could not be written")
+				}
+				_, errs[i] = submit(fmt.Sprint("batch-", i), "", 10, refuse)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			switch i {
+			case 3:
+				wantCode(t, err, emoney.ELimitExceeded)
+			case 7:
+				wantCode(t, err, emoney.EInternal)
+			default:
+				must(t, err)
+			}
+		}
+		w.wantBalance(b, 100+18*10, 100+18*10)
+		if got := attached(); len(got) != 19 {
+			t.Errorf("%d attached records, want 19", len(got))
+		}
+		_, err = submit("batch-3", "", 10, nil)
+		must(t, err)
+		w.wantBalance(b, 100+19*10, 100+19*10)
+		w.verify()
+	})
+
 	t.Run("VerifyFindsTampering", func(t *testing.T) {
 		w := newWorld(t, newDB)
 		c := ctx(t)

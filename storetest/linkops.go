@@ -106,23 +106,6 @@ func runLinkOps(t *testing.T, newDB NewDatabase) {
 			return nil
 		}))
 
-		// Delete removes only an unbound operation.
-		must(t, s.Update(c, func(tx emoney.Tx) error {
-			if err := tx.DeleteLinkOp(c, p, "k1"); err != nil {
-				return err
-			}
-			if err := tx.DeleteLinkOp(c, p, "k3"); err != nil {
-				return err
-			}
-			return tx.DeleteLinkOp(c, p, "missing")
-		}))
-		must(t, s.View(c, func(tx emoney.ReadTx) error {
-			_, err := tx.LinkOp(c, p, "k1")
-			must(t, err)
-			_, err = tx.LinkOp(c, p, "k3")
-			wantCode(t, err, emoney.ENotFound)
-			return nil
-		}))
 
 		// Tokens and status.
 		must(t, s.Update(c, func(tx emoney.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -87,24 +88,11 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 		}
 		cfg.URLs = strings.Split(*urls, ",")
 	} else {
-		dsn, cleanup, err := scratchDB(e, "bench http", *db, "users, wallets and transfers")
+		svc, sms, cleanup, err := benchService(ctx, e, "bench http", *db, "users, wallets and transfers")
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-		// The clients stand for customers behind a proxy on this host (see bench.HTTP). They
-		// verify their phone and identity through the API (tier 2), and the tier limits are
-		// raised so that a run is not cut short by them; they are still counted and checked.
-		sc := serviceConfig{config: defaultConfig(), sms: &kyc.DevSMS{}}
-		raised := money.Limits{PerOperation: money.DefaultMaxAmount, SendDaily: emoney.MaxAmount, SendMonthly: emoney.MaxAmount,
-			AddDaily: emoney.MaxAmount, AddMonthly: emoney.MaxAmount, MaxBalance: emoney.MaxAmount}
-		sc.Limits.Tier2 = raised
-		fmt.Fprintf(e.stderr, "bench http: tier 2 limits raised for the run to %d per operation and %d per day, month and balance\n", raised.PerOperation, raised.SendDaily)
-		svc, err := openService(ctx, dsn, "", emhttp.Config{Mode: "development", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, sc)
-		if err != nil {
-			return err
-		}
-		sms := sc.sms.(*kyc.DevSMS)
 		cfg.Verify = func(ctx context.Context, c *emhttp.Client, i int) error {
 			phone := fmt.Sprintf("+8190%08d", i)
 			if err := c.StartPhone(ctx, phone); err != nil {
@@ -118,7 +106,6 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 				NameKanji: "試験 太郎", NameKana: "シケン タロウ", BirthDate: birth.Format(time.DateOnly)})
 			return err
 		}
-		defer svc.Close()
 		store = svc.store.Kind()
 		_, key, err := svc.identity.CreatePartner(ctx, fmt.Sprintf("bench agent %d", time.Now().UnixNano()), emoney.RoleAgent)
 		if err != nil {
@@ -138,6 +125,113 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 	}
 	r.Store = store
 	fmt.Fprintf(e.stderr, "bench http (%s): %d transfers in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
+		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
+	if *asJSON {
+		return e.printJSON(r)
+	}
+	return nil
+}
+
+// benchService opens an in-process service in development mode for a benchmark, on dsn or a
+// scratch database, whose clients stand for customers behind a proxy on this host (their
+// addresses come through X-Forwarded-For from 127.0.0.1). The bench's users verify their phone
+// (through the returned SMS sink) and identity through the API (tier 2), and tier 2's limits are
+// raised so that a run is not cut short by them, and said so; they are still counted and
+// checked. cleanup closes the service and removes a scratch database.
+func benchService(ctx context.Context, e env, bench, dsn, what string) (*service, *kyc.DevSMS, func(), error) {
+	dsn, rm, err := scratchDB(e, bench, dsn, what)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sms := &kyc.DevSMS{}
+	sc := serviceConfig{config: defaultConfig(), sms: sms}
+	raised := money.Limits{PerOperation: money.DefaultMaxAmount, SendDaily: emoney.MaxAmount, SendMonthly: emoney.MaxAmount,
+		AddDaily: emoney.MaxAmount, AddMonthly: emoney.MaxAmount, MaxBalance: emoney.MaxAmount}
+	sc.Limits.Tier2 = raised
+	fmt.Fprintf(e.stderr, "%s: tier 2 limits raised for the run to %d per operation and %d per day, month and balance\n", bench, raised.PerOperation, raised.SendDaily)
+	// Internal errors reach stderr (a run with errors says why); nothing else is logged.
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	svc, err := openService(ctx, dsn, "", emhttp.Config{Mode: "development", Logger: log,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, sc)
+	if err != nil {
+		rm()
+		return nil, nil, nil, err
+	}
+	return svc, sms, func() { svc.Close(); rm() }, nil
+}
+
+// cmdBenchTopUp runs `emoney bench topup`: top-ups through linked accounts over the API against
+// the bank simulator, both in-process.
+func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
+	fs := e.flags("bench topup")
+	db := fs.String("db", "", "database (default: a fresh SQLite file in a temporary folder, removed afterwards)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to run")
+	concurrency := fs.Int("concurrency", 64, "keep-alive clients")
+	users := fs.Int("users", 0, "wallets, each with a linked account (default: --concurrency)")
+	cooling := fs.Bool("cooling-off", false, "top up through links still in their cooling-off window (caps raised for the run), not through links past it")
+	asJSON := fs.Bool("json", false, "end stdout with the result as one JSON line")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	svc, sms, cleanup, err := benchService(ctx, e, "bench topup", *db, "users, links and top-ups")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := svc.server.Listen("127.0.0.1:0"); err != nil {
+		return err
+	}
+	bs, err := startBanksim("127.0.0.1:0", "", 0, false)
+	if err != nil {
+		return err
+	}
+	defer bs.stop()
+	// The mandate each link asks for is tier 2's monthly top-up limit a month, which the bank
+	// simulator caps at ¥100,000,000: ask that (far more than a run tops up).
+	svc.tiers[2].AddMonthly = min(svc.tiers[2].AddMonthly, 100_000_000)
+	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
+		return err
+	}
+	var afterLinking func()
+	if *cooling {
+		// A new link's cooling-off caps would stop each user after a few top-ups: raised, for
+		// the run, to the most a policy allows (still counted and checked on every top-up).
+		for _, b := range bs.sim.Banks() {
+			p, err := svc.policies.Load(ctx, b.Code)
+			if err != nil {
+				return err
+			}
+			p.CoolingOffTopUpCap, p.CoolingOffDailyCap = emoney.MaxCoolingOffCap, emoney.MaxCoolingOffCap
+			if _, err := svc.policies.Set(ctx, b.Code, p, "cli", p.Version); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stderr, "bench topup: cooling-off caps raised for the run to %d per top-up and per day at every simulated bank\n", emoney.MaxCoolingOffCap)
+	} else {
+		// Most top-ups come through links older than their cooling-off window: once the links
+		// are made, the clock of top-ups runs that much later (the bank's clock is unchanged).
+		later := emoney.DefaultBankPolicy("0001").CoolingOff + time.Hour
+		afterLinking = func() {
+			svc.banks.SetNow(func() time.Time { return time.Now().Add(later) })
+		}
+		fmt.Fprintf(e.stderr, "bench topup: top-ups run %s after the links were made, past their cooling-off window (--cooling-off for new links)\n", later)
+	}
+	go svc.server.Serve("", "")
+	defer svc.server.Shutdown(context.Background())
+	logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }
+	r, err := bench.TopUp(ctx, bench.TopUpConfig{URL: "http://" + svc.server.Addr(), Sim: bs.sim, Users: *users, Concurrency: *concurrency,
+		Duration: *duration, Log: logf, PhoneCode: sms.LastCode, Linked: afterLinking})
+	if err != nil {
+		return err
+	}
+	r.Store = svc.store.Kind()
+	fmt.Fprintf(e.stderr, "bench topup (%s): %d top-ups in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
 		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
 	if *asJSON {
 		return e.printJSON(r)

@@ -30,6 +30,7 @@ Commands:
   audit verify    check the audit log's hash chain; exit 1 on any edited or removed entry
   bench ledger    measure durable transfers per second through the ledger
   bench http      measure authenticated P2P transfers per second over the API
+  bench topup     measure top-ups through linked bank accounts per second over the API
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   partner webhook set where a merchant's events are POSTed; prints a new signing secret once
@@ -101,6 +102,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdBenchLedger(ctx, e, rest[1:])
 		case "bench http":
 			return cmdBenchHTTP(ctx, e, rest[1:])
+		case "bench topup":
+			return cmdBenchTopUp(ctx, e, rest[1:])
 		case "partner create":
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		case "partner revoke":
