@@ -106,7 +106,6 @@ func runLinkOps(t *testing.T, newDB NewDatabase) {
 			return nil
 		}))
 
-
 		// Tokens and status.
 		must(t, s.Update(c, func(tx emoney.Tx) error {
 			if err := tx.SaveLinkTokens(c, l.ID, []byte("t2")); err != nil {
