@@ -31,66 +31,102 @@ type dpopClaims struct {
 // once per key within the iat window. The caller holds s.mu. Errors describe what is wrong, for
 // the error_description of invalid_dpop_proof.
 func (s *Sim) checkDPoP(r *http.Request, wantHTU, accessToken string) (string, error) {
+	p := s.verifyDPoP(r, wantHTU, accessToken)
+	return s.spendDPoP(p)
+}
+
+// dpopProof is a DPoP proof whose signature and claims were checked (err nil), not yet spent.
+type dpopProof struct {
+	htu, token string // what it was checked against
+	jkt, jti   string
+	iat        time.Time
+	err        error
+}
+
+// verifyDPoP does checkDPoP's checks that need nothing of the simulator's state (the signature
+// above all, the expensive part), so that they can run before s.mu is taken.
+func (s *Sim) verifyDPoP(r *http.Request, wantHTU, accessToken string) dpopProof {
+	p := dpopProof{htu: wantHTU, token: accessToken}
+	fail := func(err error) dpopProof { p.err = err; return p }
 	proofs := r.Header.Values("DPoP")
 	if len(proofs) != 1 {
-		return "", errors.New("exactly one DPoP header is required")
+		return fail(errors.New("exactly one DPoP header is required"))
 	}
 	jws, err := jose.ParseSignedCompact(proofs[0], signingAlgs)
 	if err != nil {
-		return "", errors.New("the DPoP proof is not a compact JWS signed with " + strings.Join(algNames(), ", "))
+		return fail(errors.New("the DPoP proof is not a compact JWS signed with " + strings.Join(algNames(), ", ")))
 	}
 	if len(jws.Signatures) != 1 {
-		return "", errors.New("the DPoP proof must have one signature")
+		return fail(errors.New("the DPoP proof must have one signature"))
 	}
 	h := jws.Signatures[0].Protected
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return "", errors.New(`the DPoP proof's typ must be "dpop+jwt"`)
+		return fail(errors.New(`the DPoP proof's typ must be "dpop+jwt"`))
 	}
 	if h.JSONWebKey == nil || !h.JSONWebKey.IsPublic() || !h.JSONWebKey.Valid() {
-		return "", errors.New("the DPoP proof's jwk header must hold a public key")
+		return fail(errors.New("the DPoP proof's jwk header must hold a public key"))
 	}
 	payload, err := jws.Verify(h.JSONWebKey)
 	if err != nil {
-		return "", errors.New("the DPoP proof's signature does not verify with its jwk")
+		return fail(errors.New("the DPoP proof's signature does not verify with its jwk"))
 	}
 	var c dpopClaims
 	dec := json.NewDecoder(strings.NewReader(string(payload)))
 	dec.UseNumber()
 	if err := dec.Decode(&c); err != nil {
-		return "", errors.New("the DPoP proof's claims are not a JSON object")
+		return fail(errors.New("the DPoP proof's claims are not a JSON object"))
 	}
 	if c.JTI == "" || len(c.JTI) > 256 {
-		return "", errors.New("the DPoP proof needs a jti")
+		return fail(errors.New("the DPoP proof needs a jti"))
 	}
 	if c.HTM != r.Method {
-		return "", fmt.Errorf("the DPoP proof's htm must be %s", r.Method)
+		return fail(fmt.Errorf("the DPoP proof's htm must be %s", r.Method))
 	}
 	if !sameURL(c.HTU, wantHTU) {
-		return "", fmt.Errorf("the DPoP proof's htu must be %s", wantHTU)
+		return fail(fmt.Errorf("the DPoP proof's htu must be %s", wantHTU))
 	}
 	iatSec, err := c.IAT.Int64()
 	if err != nil {
-		return "", errors.New("the DPoP proof needs an integer iat")
+		return fail(errors.New("the DPoP proof needs an integer iat"))
 	}
 	now, iat := s.cfg.Now(), time.Unix(iatSec, 0)
 	if iat.Before(now.Add(-DPoPWindow)) || iat.After(now.Add(DPoPWindow)) {
-		return "", errors.New("the DPoP proof's iat is too far from the bank's clock")
+		return fail(errors.New("the DPoP proof's iat is too far from the bank's clock"))
 	}
 	if accessToken != "" {
 		sum := sha256.Sum256([]byte(accessToken))
 		if c.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
-			return "", errors.New("the DPoP proof's ath is not the hash of the access token")
+			return fail(errors.New("the DPoP proof's ath is not the hash of the access token"))
 		}
 	}
 	tp, err := h.JSONWebKey.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return "", errors.New("the DPoP proof's jwk has no thumbprint")
+		return fail(errors.New("the DPoP proof's jwk has no thumbprint"))
 	}
-	jkt := base64.RawURLEncoding.EncodeToString(tp)
-	if !s.oauth().once("dpop|"+jkt+"|"+c.JTI, now, iat.Add(DPoPWindow)) {
+	p.jkt, p.jti, p.iat = base64.RawURLEncoding.EncodeToString(tp), c.JTI, iat
+	return p
+}
+
+// spendDPoP accepts a verified proof's jti once per key within the iat window and returns the
+// key's thumbprint, or the proof's error. The caller holds s.mu.
+func (s *Sim) spendDPoP(p dpopProof) (string, error) {
+	if p.err != nil {
+		return "", p.err
+	}
+	if !s.oauth().once("dpop|"+p.jkt+"|"+p.jti, s.cfg.Now(), p.iat.Add(DPoPWindow)) {
 		return "", errors.New("the DPoP proof was already used (jti replayed)")
 	}
-	return jkt, nil
+	return p.jkt, nil
+}
+
+// verifiedKey carries a request's DPoP proof verified before s.mu was taken (resource calls).
+type verifiedKey struct{}
+
+// accessToken returns the token of a request's "Authorization: DPoP <token>" header, and
+// whether it uses that scheme.
+func accessToken(r *http.Request) (string, bool) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.TrimSpace(tok), strings.EqualFold(scheme, "DPoP")
 }
 
 // sameURL compares an htu with the URL it should name: scheme and host case-insensitively, the

@@ -557,11 +557,10 @@ func (s *Sim) checkAccessToken(r *http.Request, b *Bank) (*Grant, error) {
 	if authz == "" {
 		return nil, &tokenError{Status: http.StatusUnauthorized, Description: "an access token is required"}
 	}
-	scheme, tok, _ := strings.Cut(authz, " ")
-	if !strings.EqualFold(scheme, "DPoP") {
+	tok, dpop := accessToken(r)
+	if !dpop {
 		return nil, errInvalidToken("access tokens are DPoP-bound: use the DPoP authorization scheme with a DPoP proof")
 	}
-	tok = strings.TrimSpace(tok)
 	as, now := s.oauth(), s.cfg.Now()
 	t, ok := as.access[tokenKey(tok)]
 	if !ok || t.bank != b.Info.Code {
@@ -573,7 +572,15 @@ func (s *Sim) checkAccessToken(r *http.Request, b *Bank) (*Grant, error) {
 	if now.After(t.expires) {
 		return nil, errInvalidToken("access token expired")
 	}
-	jkt, err := s.checkDPoP(r, s.cfg.BaseURL+r.URL.Path, tok)
+	// The proof's signature was checked before the lock was taken, if the caller did (resource
+	// calls); against this very URL and token, or it is checked now.
+	htu := s.cfg.BaseURL + r.URL.Path
+	p, ok := r.Context().Value(verifiedKey{}).(*dpopProof)
+	if !ok || p.htu != htu || p.token != tok {
+		v := s.verifyDPoP(r, htu, tok)
+		p = &v
+	}
+	jkt, err := s.spendDPoP(*p)
 	if err != nil {
 		return nil, &tokenError{Status: http.StatusUnauthorized, Code: "invalid_dpop_proof", Description: err.Error()}
 	}

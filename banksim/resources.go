@@ -2,6 +2,7 @@ package banksim
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -51,6 +52,12 @@ func (s *Sim) resource(scope string, h func(w http.ResponseWriter, r *http.Reque
 		if err != nil {
 			coreErr(w, apiErrf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is over %d bytes", maxBody))
 			return
+		}
+		// The DPoP proof's signature is checked before the lock: calls are verified in
+		// parallel, and only what reads or changes the bank's state is serialised.
+		if tok, ok := accessToken(r); ok {
+			p := s.verifyDPoP(r, s.cfg.BaseURL+r.URL.Path, tok)
+			r = r.WithContext(context.WithValue(r.Context(), verifiedKey{}, &p))
 		}
 		var held answer // a slow answer, written once the lock is released and the delay is over
 		s.mu.Lock()

@@ -151,7 +151,15 @@ func benchService(ctx context.Context, e env, bench, dsn, what string) (*service
 	fmt.Fprintf(e.stderr, "%s: tier 2 limits raised for the run to %d per operation and %d per day, month and balance\n", bench, raised.PerOperation, raised.SendDaily)
 	// Internal errors reach stderr (a run with errors says why); nothing else is logged.
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	svc, err := openService(ctx, dsn, "", emhttp.Config{Mode: "development", Logger: log,
+	// The bench's personal data is sealed with a keyset of its own, thrown away after the run
+	// (any store: PostgreSQL needs one named outside the database).
+	keys, err := os.MkdirTemp("", "emoney-bench-keys-")
+	if err != nil {
+		rm()
+		return nil, nil, nil, err
+	}
+	rm = func(rm func()) func() { return func() { rm(); os.RemoveAll(keys) } }(rm)
+	svc, err := openService(ctx, dsn, filepath.Join(keys, "keyset.json"), emhttp.Config{Mode: "development", Logger: log,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, sc)
 	if err != nil {
 		rm()
@@ -170,15 +178,10 @@ func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
 	users := fs.Int("users", 0, "wallets, each with a linked account (default: --concurrency)")
 	cooling := fs.Bool("cooling-off", false, "top up through links still in their cooling-off window (caps raised for the run), not through links past it")
 	asJSON := fs.Bool("json", false, "end stdout with the result as one JSON line")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run (after the users are linked) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	stop, err := startProfile(*cpuprofile)
-	if err != nil {
-		return err
-	}
-	defer stop()
 	svc, sms, cleanup, err := benchService(ctx, e, "bench topup", *db, "users, links and top-ups")
 	if err != nil {
 		return err
@@ -198,7 +201,9 @@ func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
 	if err := svc.attachDevLinker(bs.sim, svc.server.Addr()); err != nil {
 		return err
 	}
-	var afterLinking func()
+	stop := func() {}
+	defer func() { stop() }()
+	var later time.Duration // how much later than now top-ups run
 	if *cooling {
 		// A new link's cooling-off caps would stop each user after a few top-ups: raised, for
 		// the run, to the most a policy allows (still counted and checked on every top-up).
@@ -216,18 +221,22 @@ func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
 	} else {
 		// Most top-ups come through links older than their cooling-off window: once the links
 		// are made, the clock of top-ups runs that much later (the bank's clock is unchanged).
-		later := emoney.DefaultBankPolicy("0001").CoolingOff + time.Hour
-		afterLinking = func() {
-			svc.banks.SetNow(func() time.Time { return time.Now().Add(later) })
-		}
+		later = emoney.DefaultBankPolicy("0001").CoolingOff + time.Hour
 		fmt.Fprintf(e.stderr, "bench topup: top-ups run %s after the links were made, past their cooling-off window (--cooling-off for new links)\n", later)
 	}
 	go svc.server.Serve("", "")
 	defer svc.server.Shutdown(context.Background())
 	logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }
+	var perr error
+	afterLinking := func() {
+		if later > 0 {
+			svc.banks.SetNow(func() time.Time { return time.Now().Add(later) })
+		}
+		stop, perr = startProfile(*cpuprofile)
+	}
 	r, err := bench.TopUp(ctx, bench.TopUpConfig{URL: "http://" + svc.server.Addr(), Sim: bs.sim, Users: *users, Concurrency: *concurrency,
 		Duration: *duration, Log: logf, PhoneCode: sms.LastCode, Linked: afterLinking})
-	if err != nil {
+	if err = errors.Join(err, perr); err != nil {
 		return err
 	}
 	r.Store = svc.store.Kind()

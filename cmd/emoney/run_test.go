@@ -254,3 +254,29 @@ func TestBenchHTTPJSON(t *testing.T) {
 		t.Error("--url without --agent-key accepted")
 	}
 }
+
+// bench topup links its users through the bank's pages and tops up through the links: a run
+// acknowledges posted top-ups only, in both of its modes.
+func TestBenchTopUpJSON(t *testing.T) {
+	for _, args := range [][]string{nil, {"--cooling-off"}} {
+		out, stderr, err := cli(t, nil, append([]string{"bench", "topup", "--duration", "1s", "--concurrency", "3", "--json"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+		var r struct {
+			Name        string  `json:"name"`
+			Store       string  `json:"store"`
+			Concurrency int     `json:"concurrency"`
+			Ops         int64   `json:"ops"`
+			Errors      int64   `json:"errors"`
+			P99         float64 `json:"p99_ms"`
+		}
+		lastJSON(t, out, &r)
+		if r.Name != "topup" || r.Store != "sqlite" || r.Concurrency != 3 || r.Ops <= 0 || r.Errors != 0 || r.P99 <= 0 {
+			t.Errorf("%v: bench result %+v", args, r)
+		}
+		if !strings.Contains(stderr, "raised for the run") {
+			t.Errorf("%v: the raised limits are not said on stderr:\n%s", args, stderr)
+		}
+	}
+}
