@@ -5,6 +5,7 @@ package banklink
 // DPoP-bound tokens.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,49 @@ type LinkConnector struct {
 	linker   *Linker
 	refresh  sync.Map // link id → *sync.Mutex
 	describe string
+	opened   openedTokens
+}
+
+// openedTokens keeps the tokens of recently used links opened, by the sealed form they were
+// opened from, so that a link's every top-up does not unseal and parse them again: the link is
+// still read from the store each time, and a sealed form that changed (a refresh, here or on
+// another instance; keys rotate) is opened anew. Bounded: when full, an entry is dropped.
+type openedTokens struct {
+	mu sync.Mutex
+	m  map[emoney.ID]opened
+}
+
+type opened struct {
+	sealed []byte
+	tok    Tokens
+}
+
+// maxOpened bounds openedTokens.
+const maxOpened = 10_000
+
+func (o *openedTokens) get(link emoney.BankLink) (Tokens, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.m[link.ID]
+	if !ok || !bytes.Equal(e.sealed, link.TokensSealed) {
+		return Tokens{}, false
+	}
+	return e.tok, true
+}
+
+func (o *openedTokens) put(link emoney.BankLink, tok Tokens) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[emoney.ID]opened{}
+	}
+	if _, ok := o.m[link.ID]; !ok && len(o.m) >= maxOpened {
+		for id := range o.m { // an arbitrary one
+			delete(o.m, id)
+			break
+		}
+	}
+	o.m[link.ID] = opened{sealed: bytes.Clone(link.TokensSealed), tok: tok}
 }
 
 var _ bank.Connector = (*LinkConnector)(nil)
@@ -191,6 +235,12 @@ func (c *LinkConnector) read(ctx context.Context, id emoney.ID) (emoney.BankLink
 	if err != nil {
 		return link, Tokens{}, err
 	}
+	if tok, ok := c.opened.get(link); ok {
+		return link, tok, nil
+	}
 	tok, err := c.linker.Tokens(link)
+	if err == nil {
+		c.opened.put(link, tok)
+	}
 	return link, tok, err
 }
