@@ -291,6 +291,15 @@ type ReadTx interface {
 	// LinkFlowsAfter returns up to limit linking flows (expired ones too) whose state hash sorts
 	// after the given one (nil: from the start), in state hash order.
 	LinkFlowsAfter(ctx context.Context, after []byte, limit int) ([]LinkFlow, error)
+	// ---- the risk engine (package risk; migration 0024)
+
+	// RiskRules returns every stored rule (disabled ones too), by id.
+	RiskRules(ctx context.Context) ([]RiskRule, error)
+	// Decision returns one recorded risk decision, or not_found.
+	Decision(ctx context.Context, id ID) (Decision, error)
+	// Decisions returns up to limit decisions made at or after since, with ids greater than
+	// after (zero: from the first), in id order; wallet, if not empty, keeps that wallet's only.
+	Decisions(ctx context.Context, wallet string, since time.Time, after ID, limit int) ([]Decision, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -569,4 +578,12 @@ type Tx interface {
 	// ResealLinkFlow replaces a linking flow's sealed part (after a key rotation); not_found if
 	// there is no such flow (taken or swept meanwhile).
 	ResealLinkFlow(ctx context.Context, stateHash, sealed []byte) error
+	// ---- the risk engine (package risk; migration 0024)
+
+	// SaveRiskRule stores r as version expected+1: expected 0 creates it (conflict if the id
+	// is taken), otherwise it replaces version expected (conflict if the stored one is another,
+	// not_found if there is none).
+	SaveRiskRule(ctx context.Context, r RiskRule, expected int64) error
+	// SaveDecisions records decisions; one whose id is taken is skipped (a retried batch).
+	SaveDecisions(ctx context.Context, ds []Decision) error
 }

@@ -47,6 +47,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 	t.Run("LinkReview", func(t *testing.T) { runLinkReview(t, newDB) })
 	// Reconciliation and key rotation of bank links (emoney reconcile, keys rotate).
 	t.Run("LinkReseal", func(t *testing.T) { runLinkReseal(t, newDB) })
+	// The risk engine's rules and decisions (issue 7; migration 0024).
+	t.Run("Risk", func(t *testing.T) { runRisk(t, newDB) })
 }
 
 func open(t *testing.T, newDB NewDatabase) (emoney.Store, Opener) {
