@@ -102,7 +102,10 @@ type Decision struct {
 	Rules   []string // enabled rules that fired
 	Shadow  []string // shadow rules that fired
 	// Inputs are the variables the rules saw (name → value), as JSON.
-	Inputs    []byte
+	Inputs []byte
+	// EventData is the event as the engine saw it, a line of an event log (specs/events.md;
+	// opaque keys only): what rebuilds the engine's features at start.
+	EventData []byte
 	LatencyUS int64 // microseconds the decision took
 	At        time.Time
 }

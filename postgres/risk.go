@@ -86,7 +86,7 @@ func (t *tx) SaveRiskRule(ctx context.Context, r emoney.RiskRule, expected int64
 
 func (t *tx) SaveDecisions(ctx context.Context, ds []emoney.Decision) error {
 	for len(ds) > 0 {
-		n := min(len(ds), 64)
+		n := min(len(ds), 256)
 		args := make([]any, 0, n*row.DecisionColumns)
 		for _, d := range ds[:n] {
 			args = append(args, row.DecisionArgs(d)...)

@@ -9,9 +9,9 @@ import (
 	"emoney"
 )
 
-// New is how young a wallet or a link is "new" for fan-in: a receiver paid by many wallets or
+// Young is how young a wallet or a link is "new" for fan-in: a receiver paid by many wallets or
 // links younger than this is the collector of a mule ring (THREATS.md T6).
-const New = 7 * 24 * time.Hour
+const Young = 7 * 24 * time.Hour
 
 // Capacities of the small sets an entity keeps; distinct counts saturate at them.
 const (
@@ -179,8 +179,8 @@ func (f *Features) Record(ev *Event) {
 					e.openedAt = at.Unix()
 				}
 			}
-			newSender = at.Unix()-e.openedAt < int64(New/time.Second) ||
-				(e.lastLink != 0 && at.Unix()-e.lastLink < int64(New/time.Second))
+			newSender = at.Unix()-e.openedAt < int64(Young/time.Second) ||
+				(e.lastLink != 0 && at.Unix()-e.lastLink < int64(Young/time.Second))
 			if ev.Device != "" {
 				e.devices.add(f.key(kindDevice, ev.Device), at, setDevices)
 			}
@@ -215,7 +215,7 @@ func (f *Features) Record(ev *Event) {
 			}
 		})
 	}
-	if !ev.LinkedAt.IsZero() && at.Sub(ev.LinkedAt) < New {
+	if !ev.LinkedAt.IsZero() && at.Sub(ev.LinkedAt) < Young {
 		newSender = true
 	}
 	// The receiver of money.

@@ -1,6 +1,10 @@
 package risk
 
 import (
+	"encoding/json"
+	"math"
+	"strconv"
+
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -143,11 +147,67 @@ func (a activation) ResolveName(name string) (any, bool) {
 
 func (activation) Parent() interpreter.Activation { return nil }
 
-// Map returns the vector as variable name → value (decision records, explanations).
+// Map returns the vector as variable name → value (explanations, tests).
 func (v *Vector) Map() map[string]any {
 	m := make(map[string]any, len(Variables))
 	for _, x := range Variables {
 		m[x.name] = x.get(v).Value()
 	}
 	return m
+}
+
+// unknownVars are the variables whose "nothing known" value is -1, not 0.
+var unknownVars = map[string]bool{"kyc_tier": true, "wallet_age_hours": true, "link_age_hours": true, "since_topup_minutes": true,
+	"since_link_minutes": true, "receiver_age_hours": true}
+
+// eventVars are the variables that are the event's own fields (its record says them already).
+var eventVars = map[string]bool{"type": true, "amount": true, "bank": true, "kyc_tier": true, "ok": true, "factor": true}
+
+// AppendSummary appends the vector as a JSON object of the features that say something (not 0,
+// false, "" or, for ages and times since, -1), in the order of Variables: a decision's inputs
+// summary. The event's own fields (type, amount, bank, kyc_tier, ok, factor) are left to its
+// record.
+func (v *Vector) AppendSummary(b []byte) []byte {
+	b = append(b, '{')
+	first := true
+	for _, x := range Variables {
+		if eventVars[x.name] {
+			continue
+		}
+		val := x.get(v)
+		var enc []byte
+		switch t := val.(type) {
+		case types.Int:
+			if t == 0 || (t == -1 && unknownVars[x.name]) {
+				continue
+			}
+			enc = strconv.AppendInt(nil, int64(t), 10)
+		case types.Double:
+			if t == 0 || math.IsNaN(float64(t)) || math.IsInf(float64(t), 0) {
+				continue
+			}
+			enc = strconv.AppendFloat(nil, float64(t), 'g', 6, 64)
+		case types.Bool:
+			if !t {
+				continue
+			}
+			enc = []byte("true")
+		case types.String:
+			if t == "" {
+				continue
+			}
+			enc, _ = json.Marshal(string(t))
+		default:
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, x.name...)
+		b = append(b, '"', ':')
+		b = append(b, enc...)
+	}
+	return append(b, '}')
 }

@@ -101,7 +101,7 @@ func runRisk(t *testing.T, newDB NewDatabase) {
 				w = "W2"
 			}
 			d := emoney.Decision{ID: ids.NewID(), Event: "req-" + string(rune('a'+i%26)), Type: "transfer", Wallet: w, Amount: int64(i),
-				Outcome: emoney.RiskAllow, Score: i % 101, Inputs: []byte(`{"amount":` + itoa(i) + `}`), LatencyUS: int64(i), At: t0.Add(time.Duration(i) * time.Minute)}
+				Outcome: emoney.RiskAllow, Score: i % 101, Inputs: []byte(`{"amount":` + itoa(i) + `}`), EventData: []byte(`{"v":1}`), LatencyUS: int64(i), At: t0.Add(time.Duration(i) * time.Minute)}
 			if i%10 == 0 {
 				d.Outcome, d.Rules, d.Shadow = emoney.RiskReview, []string{"r1", "r2"}, []string{"s1"}
 			}
@@ -115,7 +115,7 @@ func runRisk(t *testing.T, newDB NewDatabase) {
 			must(t, err)
 			want := ds[10]
 			if got.ID != want.ID || got.Outcome != emoney.RiskReview || !reflect.DeepEqual(got.Rules, want.Rules) || !reflect.DeepEqual(got.Shadow, want.Shadow) ||
-				string(got.Inputs) != string(want.Inputs) || !got.At.Equal(want.At) || got.Score != want.Score || got.Wallet != "W1" && got.Wallet != "W2" {
+				string(got.Inputs) != string(want.Inputs) || string(got.EventData) != string(want.EventData) || !got.At.Equal(want.At) || got.Score != want.Score || got.Wallet != "W1" && got.Wallet != "W2" {
 				t.Errorf("decision:\n got %+v\nwant %+v", got, want)
 			}
 			if plain, _ := tx.Decision(c, ds[1].ID); plain.Rules == nil || len(plain.Rules) != 0 {

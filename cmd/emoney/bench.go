@@ -18,6 +18,7 @@ import (
 	"emoney/kyc"
 	"emoney/ledger"
 	"emoney/money"
+	"emoney/risk"
 )
 
 func cmdBenchLedger(ctx context.Context, e env, args []string) error {
@@ -241,6 +242,61 @@ func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
 	}
 	r.Store = svc.store.Kind()
 	fmt.Fprintf(e.stderr, "bench topup (%s): %d top-ups in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
+		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
+	if *asJSON {
+		return e.printJSON(r)
+	}
+	return nil
+}
+
+// cmdBenchRisk runs `emoney bench risk`: decisions of the engine with the default rules, each
+// recorded in a scratch store as serve records them.
+func cmdBenchRisk(ctx context.Context, e env, args []string) error {
+	fs := e.flags("bench risk")
+	db := fs.String("db", "", "where decisions are recorded (default: a fresh SQLite file in a temporary folder, removed afterwards)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to run")
+	concurrency := fs.Int("concurrency", 64, "goroutines deciding")
+	wallets := fs.Int("wallets", 10_000, "wallets the events come from")
+	record := fs.Bool("record", true, "record every decision in the store, as serve does (false: the engine alone, as a backtest runs it)")
+	asJSON := fs.Bool("json", false, "end stdout with the result as one JSON line")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dsn, cleanup, err := scratchDB(e, "bench risk", *db, "risk decisions")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	s, err := openAndMigrate(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cfg := risk.Config{Store: s}
+	if !*record {
+		cfg.Store = nil
+		fmt.Fprintln(e.stderr, "bench risk: decisions are not recorded (--record=false)")
+	}
+	eng := risk.New(cfg)
+	if err := eng.Start(ctx); err != nil {
+		eng.Close()
+		return err
+	}
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		eng.Close()
+		return err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }
+	r, err := bench.Risk(ctx, bench.RiskConfig{Engine: eng, Wallets: *wallets, Concurrency: *concurrency, Duration: *duration, Log: logf})
+	stop()
+	eng.Close() // the decisions still queued are written
+	if err != nil {
+		return err
+	}
+	r.Store = s.Kind()
+	fmt.Fprintf(e.stderr, "bench risk (%s): %d decisions in %.1fs = %.0f/s, %d errors, p50 %.3f ms, p99 %.3f ms\n",
 		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
 	if *asJSON {
 		return e.printJSON(r)

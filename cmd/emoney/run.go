@@ -31,6 +31,7 @@ Commands:
   bench ledger    measure durable transfers per second through the ledger
   bench http      measure authenticated P2P transfers per second over the API
   bench topup     measure top-ups through linked bank accounts per second over the API
+  bench risk      measure risk decisions per second (default rules, decisions recorded)
   partner create  register a cash-in agent or merchant; prints its API key once
   partner revoke  stop a partner's API key working (audited)
   partner webhook set where a merchant's events are POSTed; prints a new signing secret once
@@ -104,6 +105,8 @@ func dispatch(ctx context.Context, e env, cmd string, rest []string) error {
 			return cmdBenchHTTP(ctx, e, rest[1:])
 		case "bench topup":
 			return cmdBenchTopUp(ctx, e, rest[1:])
+		case "bench risk":
+			return cmdBenchRisk(ctx, e, rest[1:])
 		case "partner create":
 			return cmdPartnerCreate(ctx, e, rest[1:])
 		case "partner revoke":

@@ -39,25 +39,25 @@ func RiskRuleArgs(r emoney.RiskRule) []any {
 }
 
 // DecisionCols is the column list Decision.Dest expects and DecisionArgs gives.
-const DecisionCols = `id, event, type, wallet, amount, outcome, score, rules, shadow, inputs, latency_us, at`
+const DecisionCols = `id, event, type, wallet, amount, outcome, score, rules, shadow, inputs, event_data, latency_us, at`
 
 // DecisionColumns is how many columns DecisionCols names.
-const DecisionColumns = 12
+const DecisionColumns = 13
 
 // Decision is a row of the risk_decisions table as both stores select it.
 type Decision struct {
-	ID                    []byte
-	Event, Type, Wallet   string
-	Amount                int64
-	Outcome               string
-	Score                 int64
-	Rules, Shadow, Inputs []byte
-	LatencyUS, At         int64
+	ID                          []byte
+	Event, Type, Wallet         string
+	Amount                      int64
+	Outcome                     string
+	Score                       int64
+	Rules, Shadow, Inputs, Data []byte
+	LatencyUS, At               int64
 }
 
 // Dest returns the scan destinations, in column order.
 func (r *Decision) Dest() []any {
-	return []any{&r.ID, &r.Event, &r.Type, &r.Wallet, &r.Amount, &r.Outcome, &r.Score, &r.Rules, &r.Shadow, &r.Inputs, &r.LatencyUS, &r.At}
+	return []any{&r.ID, &r.Event, &r.Type, &r.Wallet, &r.Amount, &r.Outcome, &r.Score, &r.Rules, &r.Shadow, &r.Inputs, &r.Data, &r.LatencyUS, &r.At}
 }
 
 // Decode returns the decision the row holds.
@@ -67,7 +67,7 @@ func (r *Decision) Decode() (emoney.Decision, error) {
 		return emoney.Decision{}, err
 	}
 	d := emoney.Decision{ID: id, Event: r.Event, Type: r.Type, Wallet: r.Wallet, Amount: r.Amount, Outcome: emoney.RiskAction(r.Outcome),
-		Score: int(r.Score), Inputs: r.Inputs, LatencyUS: r.LatencyUS, At: Time(r.At)}
+		Score: int(r.Score), Inputs: r.Inputs, EventData: r.Data, LatencyUS: r.LatencyUS, At: Time(r.At)}
 	if err := json.Unmarshal(r.Rules, &d.Rules); err != nil {
 		return d, fmt.Errorf("decision %s rules: %w", id, err)
 	}
@@ -81,11 +81,8 @@ func (r *Decision) Decode() (emoney.Decision, error) {
 func DecisionArgs(d emoney.Decision) []any {
 	rules, _ := json.Marshal(nonNil(d.Rules))
 	shadow, _ := json.Marshal(nonNil(d.Shadow))
-	inputs := d.Inputs
-	if inputs == nil {
-		inputs = []byte("{}")
-	}
-	return []any{d.ID.Bytes(), d.Event, d.Type, d.Wallet, d.Amount, string(d.Outcome), int64(d.Score), rules, shadow, inputs, d.LatencyUS, d.At.UnixMicro()}
+	return []any{d.ID.Bytes(), d.Event, d.Type, d.Wallet, d.Amount, string(d.Outcome), int64(d.Score), rules, shadow,
+		orEmpty(d.Inputs), orEmpty(d.EventData), d.LatencyUS, d.At.UnixMicro()}
 }
 
 func nonNil(s []string) []string {
@@ -93,4 +90,11 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func orEmpty(j []byte) []byte {
+	if j == nil {
+		return []byte("{}")
+	}
+	return j
 }

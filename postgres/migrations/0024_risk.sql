@@ -25,6 +25,7 @@ CREATE TABLE risk_decisions (
     rules      bytea   NOT NULL,
     shadow     bytea   NOT NULL,
     inputs     bytea   NOT NULL,
+    event_data bytea   NOT NULL,
     latency_us bigint  NOT NULL,
     at         bigint  NOT NULL
 );

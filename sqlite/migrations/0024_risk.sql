@@ -1,7 +1,9 @@
 -- The risk engine (package risk): its rules, changed at runtime (each change a new version,
 -- audited), and every decision it made, with the rules that fired and the variables they saw.
 -- Decisions are also how the engine's in-memory features are rebuilt at start (the last 30
--- days, by time). Times are Unix microseconds.
+-- days, by time). Times are Unix microseconds. risk_decisions has a rowid: its rows (hundreds
+-- of bytes of JSON) fit a table page, where a WITHOUT ROWID table would spill them to overflow
+-- pages.
 CREATE TABLE risk_rules (
     id          TEXT    PRIMARY KEY,
     description TEXT    NOT NULL,
@@ -15,7 +17,7 @@ CREATE TABLE risk_rules (
 ) WITHOUT ROWID;
 
 CREATE TABLE risk_decisions (
-    id         BLOB    PRIMARY KEY,
+    id         BLOB    NOT NULL UNIQUE,
     event      TEXT    NOT NULL,
     type       TEXT    NOT NULL,
     wallet     TEXT    NOT NULL,
@@ -25,8 +27,9 @@ CREATE TABLE risk_decisions (
     rules      BLOB    NOT NULL,
     shadow     BLOB    NOT NULL,
     inputs     BLOB    NOT NULL,
+    event_data BLOB    NOT NULL,
     latency_us INTEGER NOT NULL,
     at         INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX risk_decisions_at ON risk_decisions (at);
 CREATE INDEX risk_decisions_wallet ON risk_decisions (wallet, id) WHERE wallet <> '';
