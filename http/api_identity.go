@@ -7,6 +7,7 @@ import (
 
 	"emoney"
 	"emoney/identity"
+	"emoney/risk"
 )
 
 type signupRequest struct {
@@ -112,6 +113,13 @@ func (s *Server) user(h func(http.ResponseWriter, *http.Request, identity.Princi
 		if p.User.IsZero() {
 			return emoney.Errorf(emoney.EForbidden, "this is for signed-in users, not API keys")
 		}
+		// What the risk engine needs of the request: where it came from, and the step-up
+		// proof it may carry for this operation.
+		ip := ""
+		if a := s.clientIP(r); a.IsValid() {
+			ip = a.String()
+		}
+		r = r.WithContext(risk.WithRequest(r.Context(), risk.Request{IP: ip, Proof: r.Header.Get("Step-Up-Proof")}))
 		return h(w, r, p)
 	}, roles...)
 }
@@ -187,16 +195,49 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, p identity.
 }
 
 // stepUp proves the second factor on this session: POST /api/v1/stepup.
+// stepUpRequest is POST /api/v1/stepup: a one-time code, and (to meet a risk challenge) the
+// operation it is for.
+type stepUpRequest struct {
+	Code      string       `json:"code"`
+	Operation *operationIn `json:"operation"`
+}
+
+// operationIn names the operation a step-up is for, as the client will send it again.
+type operationIn struct {
+	Type           string `json:"type"` // transfer, payment, topup, withdrawal
+	To             string `json:"to"`   // the receiving wallet, the merchant, or the bank link
+	Amount         int64  `json:"amount"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
 func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	var req codeRequest
+	var req stepUpRequest
 	if err := decodeJSON(w, r, &req, 0); err != nil {
 		return err
 	}
-	at, err := s.identity.StepUp(r.Context(), p, req.Code)
+	out := map[string]any{"fresh_for_seconds": int(identity.StepUpFresh.Seconds())}
+	var at time.Time
+	var err error
+	if op := req.Operation; op != nil {
+		switch op.Type {
+		case "transfer", "payment", "topup", "withdrawal":
+		default:
+			return emoney.FieldError("operation.type", "type must be transfer, payment, topup or withdrawal")
+		}
+		if op.To == "" || op.IdempotencyKey == "" || op.Amount <= 0 {
+			return emoney.FieldError("operation", "name the operation: to, amount and idempotency_key as it will be sent")
+		}
+		var proof string
+		at, proof, err = s.identity.StepUpFor(r.Context(), p, req.Code, risk.OperationDigest(op.Type, op.To, op.Amount, op.IdempotencyKey))
+		out["proof"], out["proof_fresh_for_seconds"] = proof, int(identity.ProofFresh.Seconds())
+	} else {
+		at, err = s.identity.StepUp(r.Context(), p, req.Code)
+	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"stepped_up_at": at.Format(time.RFC3339Nano), "fresh_for_seconds": int(identity.StepUpFresh.Seconds())})
+	out["stepped_up_at"] = at.Format(time.RFC3339Nano)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -56,7 +56,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, p identity.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toJSON(tr))
+	writeJSON(w, movedStatus(tr), toJSON(tr))
 	return nil
 }
 
@@ -119,4 +119,13 @@ func (s *Server) cashIn(w http.ResponseWriter, r *http.Request, p identity.Princ
 	}
 	writeJSON(w, http.StatusCreated, toJSON(tr))
 	return nil
+}
+
+// movedStatus is the status of a transfer or payment made: 201 Created, or 202 Accepted when the
+// risk engine held it for review (a pending transfer, hold review, that staff release or reject).
+func movedStatus(tr emoney.Transfer) int {
+	if tr.Kind == emoney.TransferPending && tr.Hold == emoney.HoldReview {
+		return http.StatusAccepted
+	}
+	return http.StatusCreated
 }

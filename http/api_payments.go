@@ -36,7 +36,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, p identity.Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toJSON(tr))
+	writeJSON(w, movedStatus(tr), toJSON(tr))
 	return nil
 }
 

@@ -163,6 +163,31 @@ func (l *Ledger) GetTransfer(ctx context.Context, id emoney.ID) (emoney.Transfer
 	return out, err
 }
 
+// Prior returns the records a request under principal's key committed, and whether the key was
+// used at all (a request whose transfer is not committed, or a key never used, is false): for a
+// caller that asked for something else under a key and got conflict, to tell its own earlier
+// attempt (the same movement, decided otherwise) from a reuse. Errors: internal.
+func (l *Ledger) Prior(ctx context.Context, principal, key string) ([]emoney.Transfer, bool, error) {
+	var out []emoney.Transfer
+	var used bool
+	err := l.store.View(ctx, func(tx emoney.ReadTx) error {
+		recs, err := tx.Idempotency(ctx, []emoney.IdempotencyKey{{Principal: principal, Key: key}})
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		ids, err := decodeIDs(recs[0].Result)
+		if err != nil {
+			return err
+		}
+		if out, err = tx.Transfers(ctx, ids); err != nil {
+			return err
+		}
+		used = len(out) == len(ids)
+		return nil
+	})
+	return out, used, err
+}
+
 // History returns the transfer records that touched an account's balance in one currency,
 // newest first: at most limit (1 to 1000) of them, starting after the record before (zero: with
 // the newest). Pass the last record of one page as before to get the next. Errors: invalid,

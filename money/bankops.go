@@ -2,6 +2,7 @@ package money
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"emoney/bankpolicy"
 	"emoney/identity"
 	"emoney/ledger"
+	"emoney/risk"
 )
 
 // Kinds of bank operation; each is also the ledger code of its pending transfer.
@@ -186,9 +188,13 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	if kind == KindWithdrawal {
 		op.From, op.To, op.Hold, op.ToLimit, op.FromLimit = wallet.ID, settlement.ID, emoney.HoldBankCredit, nil, sendLimit(lim)
 	}
-	// A kill switch, or the breaker of a bank that has stopped answering, stops new operations
-	// before any money is held; a retry of one made earlier still answers how that one stands.
-	ticket, err := b.admit(ctx, code, kind)
+	// The risk engine, a kill switch, or the breaker of a bank that has stopped answering
+	// stops new operations before any money is held; a retry of one made earlier still answers
+	// how that one stands.
+	ticket, err := b.judge(ctx, p, key, kind, code, amount, wallet, link)
+	if err == nil {
+		ticket, err = b.admit(ctx, code, kind)
+	}
 	if err != nil {
 		if seen, serr := b.seen(ctx, p.LedgerPrincipal(), key); serr != nil || !seen {
 			return BankOp{}, errors.Join(err, serr)
@@ -251,6 +257,35 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 		return got, declined(got)
 	}
 	return got, nil
+}
+
+// judge asks the risk engine about a new top-up or withdrawal (nil ticket, nil error: go on).
+// block and challenge are answered as for transfers; review raises an alert for staff
+// ("risk_review", named by the decision) but holds nothing yet: holding a bank operation for
+// review (the money pulled, then frozen until staff decide) comes with fraud operations.
+func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, code string, amount int64, wallet emoney.Account, link *emoney.BankLink) (*bank.Ticket, error) {
+	if b.svc.risk == nil {
+		return nil, nil
+	}
+	ev := risk.Event{Type: risk.TopUp, Amount: amount, Bank: code, ID: "user:" + p.User.String() + ":" + key}
+	if kind == KindWithdrawal {
+		ev.Type = risk.Withdrawal
+	}
+	counterparty := code
+	if link != nil {
+		ev.Account, ev.LinkedAt, counterparty = hex.EncodeToString(link.AccountIndex), link.CreatedAt, link.ID.String()
+	}
+	j, err := b.svc.judge(ctx, p, wallet, ev, risk.OperationDigest(kind, counterparty, amount, key))
+	if err != nil || j.Outcome != emoney.RiskReview || b.cfg.Alerts == nil {
+		return nil, err
+	}
+	a := emoney.Alert{ID: j.ID, Kind: "risk_review", Subject: "wallet:" + wallet.ID.String(),
+		Reason: fmt.Sprintf("risk decision %s on %s of %d at bank %s: %v (score %d); the operation went ahead", j.ID, kind, amount, code, j.Rules, j.Score),
+		Status: emoney.AlertOpen, CreatedAt: b.cfg.Now().UTC().Truncate(time.Microsecond)}
+	if err := b.cfg.Store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) }); err != nil && emoney.ErrorCode(err) != emoney.EConflict {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // admit checks that a new operation of kind may go to the bank with the given code now: its

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"emoney"
+	"emoney/alerts"
 	"emoney/identity"
 	"emoney/ledger"
+	"emoney/risk"
 )
 
 // DefaultMaxAmount is the most one operation may move: a Japanese Type II funds transfer
@@ -35,6 +37,8 @@ type Service struct {
 	maxAmount int64
 	tiers     Tiers
 	now       func() time.Time
+	risk      *risk.Engine    // nil: nothing is judged (SetRisk)
+	alerts    *alerts.Service // where review holds go
 }
 
 // New returns the service.
@@ -83,8 +87,9 @@ func (s *Service) Transfer(ctx context.Context, p identity.Principal, key string
 	if err != nil {
 		return emoney.Transfer{}, err
 	}
-	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Currency: cur, Code: "p2p",
-		FromLimit: sendLimit(lim), ToLimit: receiveLimit(s.tier(toTier))})
+	op := ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Currency: cur, Code: "p2p",
+		FromLimit: sendLimit(lim), ToLimit: receiveLimit(s.tier(toTier))}
+	return s.move(ctx, p, key, from, op, risk.Event{Type: risk.Transfer, Amount: amount, To: dst.ID.String(), ToOpenedAt: dst.ID.Time()}, dst.ID.String())
 }
 
 // Pay sends amount from p's wallet to a merchant's account (its payment code).
@@ -101,7 +106,8 @@ func (s *Service) Pay(ctx context.Context, p identity.Principal, key string, mer
 	if err != nil {
 		return emoney.Transfer{}, err
 	}
-	return s.submit(ctx, p, key, ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Code: "payment", FromLimit: sendLimit(lim)})
+	op := ledger.Op{From: from.ID, To: dst.ID, Amount: amount, Code: "payment", FromLimit: sendLimit(lim)}
+	return s.move(ctx, p, key, from, op, risk.Event{Type: risk.Payment, Amount: amount, Merchant: dst.ID.String()}, dst.ID.String())
 }
 
 // CashIn credits a wallet for cash the agent p received; the agent's account is debited (the

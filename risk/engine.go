@@ -44,6 +44,9 @@ type Engine struct {
 	rules    atomic.Pointer[RuleSet]
 	stripes  [256]sync.Mutex
 	seed     maphash.Seed
+	// decided remembers the ids of events recently entered into the features, so that a
+	// retried request (the same idempotency key, judged again) is not counted twice.
+	decided recent
 
 	queue   chan emoney.Decision
 	flushed chan struct{}
@@ -151,7 +154,7 @@ func (e *Engine) Decide(ev Event, steppedUp bool) Judgement {
 			j.Outcome, j.Challenged = emoney.RiskAllow, true
 		}
 	}
-	if j.Outcome == emoney.RiskAllow || j.Outcome == emoney.RiskReview || ev.Type == Login {
+	if (j.Outcome == emoney.RiskAllow || j.Outcome == emoney.RiskReview || ev.Type == Login) && e.decided.add(ev.ID) {
 		e.features.Record(&ev)
 	}
 	mu.Unlock()
@@ -340,4 +343,35 @@ func (e *Engine) Watch(ctx context.Context, period time.Duration) {
 			}
 		}
 	}
+}
+
+// recent is a bounded set of event ids: the last maxRecent added.
+type recent struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+const maxRecent = 100_000
+
+// add adds id and reports whether it was not in the set.
+func (r *recent) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.set == nil {
+		r.set, r.ring = make(map[string]struct{}, 1024), make([]string, 0, 1024)
+	}
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if len(r.ring) < maxRecent {
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % maxRecent
+	}
+	r.set[id] = struct{}{}
+	return true
 }

@@ -3,6 +3,7 @@ package risk_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -384,5 +385,22 @@ func TestEventLogRoundTrip(t *testing.T) {
 	bad.TS = "yesterday"
 	if _, err := bad.Event(); err == nil || !strings.Contains(err.Error(), "ts") {
 		t.Errorf("a bad ts: %v", err)
+	}
+}
+
+// docs/risk.md lists every variable a rule may use, and no other.
+func TestDocsListEveryVariable(t *testing.T) {
+	raw, err := os.ReadFile("../docs/risk.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	for _, name := range risk.VariableNames() {
+		if !strings.Contains(doc, "| `"+name+"` |") {
+			t.Errorf("docs/risk.md does not list the variable %s", name)
+		}
+	}
+	if n := strings.Count(doc[strings.Index(doc, "## Variables"):strings.Index(doc, "## Features in memory")], "\n| `"); n != len(risk.VariableNames()) {
+		t.Errorf("docs/risk.md lists %d variables, the engine has %d", n, len(risk.VariableNames()))
 	}
 }

@@ -211,3 +211,12 @@ func (v *Vector) AppendSummary(b []byte) []byte {
 	}
 	return append(b, '}')
 }
+
+// VariableNames returns the names rules may use, in the order of Variables.
+func VariableNames() []string {
+	out := make([]string, len(Variables))
+	for i, v := range Variables {
+		out[i] = v.name
+	}
+	return out
+}

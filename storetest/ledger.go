@@ -781,6 +781,18 @@ func runLedger(t *testing.T, newDB NewDatabase) {
 		_, err = submit("batch-3", "", 10, nil)
 		must(t, err)
 		w.wantBalance(b, 100+19*10, 100+19*10)
+		// Prior tells what a key committed, and whether it was used.
+		prior, used, err := w.l.Prior(c, "wallet:a", "k1")
+		must(t, err)
+		if !used || len(prior) != 1 || prior[0].ID != trs[0].ID || prior[0].Amount != 100 {
+			t.Errorf("prior of k1: %v %+v", used, prior)
+		}
+		if _, used, err := w.l.Prior(c, "wallet:a", "k2"); err != nil || used { // refused: given back
+			t.Errorf("prior of a refused request: %v %v", used, err)
+		}
+		if _, used, err := w.l.Prior(c, "wallet:other", "k1"); err != nil || used {
+			t.Errorf("prior of another principal's key: %v %v", used, err)
+		}
 		w.verify()
 	})
 

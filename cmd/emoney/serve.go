@@ -23,6 +23,7 @@ import (
 	"emoney/notify"
 	"emoney/payees"
 	"emoney/pii"
+	"emoney/risk"
 	"emoney/webhook"
 )
 
@@ -195,7 +196,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	go func() { svc.sweep(bctx, 30*time.Second, log); close(swept) }()
 	delivered := make(chan struct{})
 	go func() { svc.webhooks.Run(bctx); close(delivered) }()
-	defer func() { stopBackground(); <-swept; <-delivered }()
+	// Rule changes saved by any instance are in force here within a second.
+	watched := make(chan struct{})
+	go func() { svc.risk.Watch(bctx, time.Second); close(watched) }()
+	defer func() { stopBackground(); <-swept; <-delivered; <-watched }()
 	select {
 	case err := <-served:
 		return err
@@ -261,6 +265,7 @@ type service struct {
 	kyc      *kyc.Service
 	sms      kyc.SMS
 	banks    *money.BankOps
+	risk     *risk.Engine
 	sim      *bank.Sim // the simulated banks of development mode
 	webhooks *webhook.Service
 	server   *emhttp.Server
@@ -332,6 +337,22 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	tiers := sc.tiers()
 	kc := kyc.New(s, keys, ids, sc.sms, sc.ekyc, kyc.Config{})
 	mon := money.New(l, ids, money.Config{Tiers: &tiers})
+	// The risk engine judges every movement: its rules from the store (seeded with the
+	// default rules on the first start), its features rebuilt from its recorded decisions.
+	eng := risk.New(risk.Config{Store: s, Log: cfg.Logger})
+	if err := eng.Start(ctx); err != nil {
+		eng.Close()
+		l.Close()
+		s.Close()
+		return nil, fmt.Errorf("risk engine: %w", err)
+	}
+	if err := cfg.Metrics.Register(eng.Collectors()...); err != nil {
+		eng.Close()
+		l.Close()
+		s.Close()
+		return nil, err
+	}
+	mon.SetRisk(eng, al)
 	// Production has no simulated banks, and no real connector until bank linking: its top-up
 	// and withdrawal endpoints answer that no bank is configured.
 	var bops *money.BankOps
@@ -371,6 +392,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	// Outside production, webhook endpoints may be http://localhost.
 	wh := webhook.New(s, keys, webhook.Config{AllowInsecure: !sc.production(), Logger: cfg.Logger})
 	if err := cfg.Metrics.Register(wh.Collectors()...); err != nil {
+		eng.Close()
 		l.Close()
 		s.Close()
 		return nil, err
@@ -381,11 +403,13 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 	srv.SetNotifications(notes)
 	wkp, _ := devWalletKeyPath(keyset, db) // keysetPath succeeded in loadKeys
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
-		keys: keys, policies: pol, tiers: tiers, notes: notes, walletKeyPath: wkp}, nil
+		keys: keys, policies: pol, tiers: tiers, notes: notes, walletKeyPath: wkp, risk: eng}, nil
 }
 
-// Close stops the ledger, then closes the store. The server must have shut down first.
+// Close writes the risk decisions still queued, stops the ledger, then closes the store. The
+// server must have shut down first.
 func (s *service) Close() error {
+	s.risk.Close()
 	return errors.Join(s.ledger.Close(), s.store.Close())
 }
 
