@@ -191,7 +191,14 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	// The risk engine, a kill switch, or the breaker of a bank that has stopped answering
 	// stops new operations before any money is held; a retry of one made earlier still answers
 	// how that one stands.
-	ticket, err := b.judge(ctx, p, key, kind, code, amount, wallet, link)
+	j, err := b.judge(ctx, p, key, kind, code, amount, wallet, link)
+	// An allow decision commits with the hold; if there is none of it (refused below, or a
+	// retry answered with the first one), it is recorded on its own.
+	decision, saved := b.svc.recordWith(j, nil)
+	var held emoney.Transfer
+	heldErr := errors.New("no hold made")
+	defer func() { saved(held, heldErr) }()
+	var ticket *bank.Ticket
 	if err == nil {
 		ticket, err = b.admit(ctx, code, kind)
 	}
@@ -214,14 +221,17 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	// The hold made now (not a retry answered with the first one's) is the one Attach saw.
 	var made emoney.ID
 	tr, err := b.svc.submitAttached(ctx, p, key, op, tag, func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error {
-		if attach != nil {
-			if err := attach(ctx, tx, trs); err != nil {
-				return err
+		for _, a := range [2]func(context.Context, emoney.Tx, []emoney.Transfer) error{attach, decision} {
+			if a != nil {
+				if err := a(ctx, tx, trs); err != nil {
+					return err
+				}
 			}
 		}
 		made = trs[0].ID
 		return nil
 	})
+	held, heldErr = tr, err
 	if err != nil {
 		return BankOp{}, err
 	}
@@ -259,13 +269,14 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 	return got, nil
 }
 
-// judge asks the risk engine about a new top-up or withdrawal (nil ticket, nil error: go on).
+// judge asks the risk engine about a new top-up or withdrawal (nil error: go on; an allow is
+// recorded with the hold).
 // block and challenge are answered as for transfers; review raises an alert for staff
 // ("risk_review", named by the decision) but holds nothing yet: holding a bank operation for
 // review (the money pulled, then frozen until staff decide) comes with fraud operations.
-func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, code string, amount int64, wallet emoney.Account, link *emoney.BankLink) (*bank.Ticket, error) {
+func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, code string, amount int64, wallet emoney.Account, link *emoney.BankLink) (risk.Judgement, error) {
 	if b.svc.risk == nil {
-		return nil, nil
+		return risk.Judgement{}, nil
 	}
 	ev := risk.Event{Type: risk.TopUp, Amount: amount, Bank: code, ID: "user:" + p.User.String() + ":" + key}
 	if kind == KindWithdrawal {
@@ -277,15 +288,15 @@ func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, co
 	}
 	j, err := b.svc.judge(ctx, p, wallet, ev, risk.OperationDigest(kind, counterparty, amount, key))
 	if err != nil || j.Outcome != emoney.RiskReview || b.cfg.Alerts == nil {
-		return nil, err
+		return j, err
 	}
 	a := emoney.Alert{ID: j.ID, Kind: "risk_review", Subject: "wallet:" + wallet.ID.String(),
 		Reason: fmt.Sprintf("risk decision %s on %s of %d at bank %s: %v (score %d); the operation went ahead", j.ID, kind, amount, code, j.Rules, j.Score),
 		Status: emoney.AlertOpen, CreatedAt: b.cfg.Now().UTC().Truncate(time.Microsecond)}
 	if err := b.cfg.Store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) }); err != nil && emoney.ErrorCode(err) != emoney.EConflict {
-		return nil, err
+		return j, err
 	}
-	return nil, nil
+	return j, nil
 }
 
 // admit checks that a new operation of kind may go to the bank with the given code now: its

@@ -26,7 +26,9 @@ const ReasonRisk = "risk"
 func (s *Service) SetRisk(e *risk.Engine, al *alerts.Service) { s.risk, s.alerts = e, al }
 
 // judge decides ev for p: nil to go ahead (and the judgement, for review), or the error to
-// answer. ev gets p's wallet, device, tier and age, and the request's address and step-up.
+// answer. ev gets p's wallet, device, tier and age, and the request's address and step-up. A
+// decision other than allow is recorded here; an allow is the caller's to record, with the
+// money (recordWith), or with record if it goes nowhere.
 func (s *Service) judge(ctx context.Context, p identity.Principal, wallet emoney.Account, ev risk.Event, digest string) (risk.Judgement, error) {
 	if s.risk == nil {
 		return risk.Judgement{Decision: emoney.Decision{Outcome: emoney.RiskAllow}}, nil
@@ -44,7 +46,10 @@ func (s *Service) judge(ctx context.Context, p identity.Principal, wallet emoney
 	if ev.At.IsZero() {
 		ev.At = s.now()
 	}
-	j := s.risk.Decide(ev, req.Proof != "" && s.identity.ProvesOperation(p, req.Proof, digest))
+	j := s.risk.Judge(ev, req.Proof != "" && s.identity.ProvesOperation(p, req.Proof, digest))
+	if j.Outcome != emoney.RiskAllow {
+		s.risk.Record(j.Decision) // nothing goes to the ledger with it (a review hold is alerts')
+	}
 	switch j.Outcome {
 	case emoney.RiskBlock:
 		return j, &emoney.Error{Code: emoney.EDeclined, Reason: ReasonRisk,
@@ -72,7 +77,9 @@ func (s *Service) move(ctx context.Context, p identity.Principal, key string, wa
 		tr, _, err = s.alerts.Hold(ctx, p.LedgerPrincipal(), key, op, "wallet:"+wallet.ID.String(),
 			fmt.Sprintf("risk decision %s: %v (score %d)", j.ID, j.Rules, j.Score))
 	} else {
-		tr, err = s.submit(ctx, p, key, op)
+		attach, saved := s.recordWith(j, nil)
+		tr, err = s.submitAttached(ctx, p, key, op, "", attach)
+		saved(tr, err)
 	}
 	if emoney.ErrorCode(err) == emoney.EConflict {
 		// The key's first request may be this movement, decided otherwise (held then, allowed
@@ -88,4 +95,32 @@ func (s *Service) move(ctx context.Context, p identity.Principal, key string, wa
 func sameMovement(tr emoney.Transfer, op ledger.Op) bool {
 	return tr.From == op.From && tr.To == op.To && tr.Amount == op.Amount && tr.Code == op.Code &&
 		(tr.Kind == emoney.TransferPosted || tr.Kind == emoney.TransferPending && tr.Hold == emoney.HoldReview)
+}
+
+// recordWith returns the ledger Attach that records an allow decision in the batch that moves
+// its money (after attach, if not nil), and the function to call with the ledger's answer: if
+// the decision did not commit with the money (refused, or a retry answered with the first
+// result), it queues it for the engine's writer instead. With no engine, attach as it is.
+func (s *Service) recordWith(j risk.Judgement, attach func(context.Context, emoney.Tx, []emoney.Transfer) error) (
+	func(context.Context, emoney.Tx, []emoney.Transfer) error, func(emoney.Transfer, error)) {
+	if s.risk == nil || j.ID.IsZero() || j.Outcome != emoney.RiskAllow {
+		return attach, func(emoney.Transfer, error) {}
+	}
+	var made emoney.ID
+	return func(ctx context.Context, tx emoney.Tx, trs []emoney.Transfer) error {
+			if attach != nil {
+				if err := attach(ctx, tx, trs); err != nil {
+					return err
+				}
+			}
+			if err := tx.SaveDecisions(ctx, []emoney.Decision{j.Decision}); err != nil {
+				return err
+			}
+			made = trs[0].ID
+			return nil
+		}, func(tr emoney.Transfer, err error) {
+			if err != nil || tr.ID != made {
+				s.risk.Record(j.Decision)
+			}
+		}
 }

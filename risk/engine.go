@@ -120,6 +120,23 @@ type Judgement struct {
 // The event enters the features when its outcome is allow or review (it happens, or its money
 // is held), and always for logins (failed ones are what streaks count).
 func (e *Engine) Decide(ev Event, steppedUp bool) Judgement {
+	j := e.Judge(ev, steppedUp)
+	e.Record(j.Decision)
+	return j
+}
+
+// Record queues a decision Judge made for the writer. A caller that writes the decision itself
+// in the transaction of what it decided (tx.SaveDecisions, as the money paths do in the
+// ledger's batch) does not call it.
+func (e *Engine) Record(d emoney.Decision) {
+	if e.queue != nil {
+		e.queue <- d
+	}
+}
+
+// Judge is Decide without recording: the decision comes back complete (its inputs summary and
+// event record made), for the caller to record with what it decided, or to Record.
+func (e *Engine) Judge(ev Event, steppedUp bool) Judgement {
 	start := time.Now()
 	if ev.At.IsZero() {
 		ev.At = e.cfg.Now()
@@ -168,9 +185,7 @@ func (e *Engine) Decide(ev Event, steppedUp bool) Judgement {
 	for _, r := range j.Shadow {
 		e.fired.WithLabelValues(r, "shadow").Inc()
 	}
-	if e.queue != nil {
-		e.queue <- e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
-	}
+	j.Decision = e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
 	return j
 }
 
