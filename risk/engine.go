@@ -185,7 +185,9 @@ func (e *Engine) Judge(ev Event, steppedUp bool) Judgement {
 	for _, r := range j.Shadow {
 		e.fired.WithLabelValues(r, "shadow").Inc()
 	}
-	j.Decision = e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
+	if e.cfg.Store != nil { // (no store, no record: a backtest needs the outcome and the rules only)
+		j.Decision = e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
+	}
 	return j
 }
 
