@@ -72,6 +72,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/partner/webhook", s.wrap(s.partner(s.getWebhook, emoney.RoleMerchant)))
 	// Per-bank policies and kill switches (api_bankpolicy.go): any staff member reads; admins
 	// change policies; senior analysts and admins pull and release kill switches.
+	// The risk engine's rules and decisions (api_risk.go).
+	mux.Handle("GET /api/v1/staff/risk/rules", s.wrap(s.user(s.listRules, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("PUT /api/v1/staff/risk/rules/{id}", s.wrap(s.user(s.putRule, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("GET /api/v1/staff/risk/decisions", s.wrap(s.user(s.listDecisions, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
+	mux.Handle("GET /api/v1/staff/risk/decisions/{id}", s.wrap(s.user(s.getDecision, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/staff/banks", s.wrap(s.user(s.listBanks, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("GET /api/v1/staff/banks/{code}", s.wrap(s.user(s.getBank, emoney.RoleSupport, emoney.RoleAnalyst, emoney.RoleSeniorAnalyst, emoney.RoleAdmin)))
 	mux.Handle("PUT /api/v1/staff/banks/{code}/policy", s.wrap(s.user(s.setPolicy, emoney.RoleAdmin)))

@@ -28,6 +28,7 @@ import (
 	"emoney/money"
 	"emoney/notify"
 	"emoney/payees"
+	"emoney/risk"
 	"emoney/webhook"
 )
 
@@ -65,6 +66,7 @@ type Server struct {
 	links    *banklink.Linker    // nil: no bank configured for linking (SetLinks)
 	legacy   *banklink.Legacy    // nil: the 2020 PIN linking flow is off (SetLegacyLinks)
 	notes    *notify.Service     // nil: the notification routes answer not_found (SetNotifications)
+	risk     *risk.Engine        // nil: the risk routes answer not_found (SetRisk)
 	srv      *http.Server
 	ln       net.Listener
 

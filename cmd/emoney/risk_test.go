@@ -170,14 +170,37 @@ func TestRiskDecisionsOverHTTP(t *testing.T) {
 		t.Fatalf("staff queue: %+v", alerts)
 	}
 
-	// Staff add a rule that blocks; it is in force for the next request.
-	rule := emoney.RiskRule{ID: "no-big-payments", Description: "test", Expression: `type == "payment" && amount >= 5000`, Action: emoney.RiskBlock,
-		Weight: 90, Mode: emoney.RuleEnabled, UpdatedAt: time.Now().UTC().Truncate(time.Microsecond), UpdatedBy: "test"}
-	if err := e.svc.store.Update(ctx, func(tx emoney.Tx) error { return tx.SaveRiskRule(ctx, rule, 0) }); err != nil {
-		t.Fatal(err)
+	// Staff add a rule that blocks, over the API; it is in force for the next request.
+	senior := enrolStaff(t, e.svc, e.api, "senior@example.com", emoney.RoleSeniorAnalyst)
+	rule := `{"description":"test","expression":"type == \"payment\" && amount >= 5000","action":"block","weight":90,"mode":"enabled","version":0,"reason":"a test"}`
+	var re struct {
+		Error struct{ Code, Field, Message, Challenge string }
 	}
-	if err := e.svc.risk.Refresh(ctx); err != nil {
-		t.Fatal(err)
+	// (Staff sign in with a one-time code: the session is freshly stepped up.)
+	if resp := send(t, "PUT", e.api+"/staff/risk/rules/no-big-payments", staff.token, "", rule, &re); resp.StatusCode != 403 || re.Error.Code != "forbidden" {
+		t.Errorf("an analyst changing a rule: %d %+v", resp.StatusCode, re)
+	}
+	bad := strings.Replace(rule, `amount >= 5000`, `amount >= `, 1)
+	if resp := send(t, "PUT", e.api+"/staff/risk/rules/no-big-payments", senior.token, "", bad, &re); resp.StatusCode != 400 || re.Error.Field != "expression" || !strings.Contains(re.Error.Message, "Syntax error") {
+		t.Errorf("a rule with a syntax error: %d %+v", resp.StatusCode, re)
+	}
+	var saved struct {
+		ID      string
+		Version int64
+	}
+	if resp := send(t, "PUT", e.api+"/staff/risk/rules/no-big-payments", senior.token, "", rule, &saved); resp.StatusCode != 201 || saved.Version != 1 {
+		t.Fatalf("a new rule: %d %+v", resp.StatusCode, saved)
+	}
+	if resp := send(t, "PUT", e.api+"/staff/risk/rules/no-big-payments", senior.token, "", rule, &re); resp.StatusCode != 409 {
+		t.Errorf("creating it again: %d %+v", resp.StatusCode, re)
+	}
+	var listed struct{ Rules []struct{ ID, Mode string } }
+	call(t, "GET", e.api+"/staff/risk/rules", staff.token, "", &listed)
+	if !slices.ContainsFunc(listed.Rules, func(r struct{ ID, Mode string }) bool { return r.ID == "no-big-payments" && r.Mode == "enabled" }) {
+		t.Errorf("rules listed: %+v", listed)
+	}
+	if n := e.audited("risk.rule_created"); n != 1 {
+		t.Errorf("%d risk.rule_created audit entries, want 1", n)
 	}
 	shop, _, err := e.svc.identity.CreatePartner(ctx, "Shop", emoney.RoleMerchant)
 	if err != nil {
@@ -195,15 +218,40 @@ func TestRiskDecisionsOverHTTP(t *testing.T) {
 		t.Errorf("a payment under it: %d", resp.StatusCode)
 	}
 
-	// Every decision is recorded, with the rules that fired and what they saw.
-	e.svc.risk.Close() // flush (the service's Close is idempotent about it)
+	// Every decision is recorded, with the rules that fired and what they saw; staff look them
+	// up by wallet and by id.
 	var ds []emoney.Decision
+	var page struct {
+		Items []struct {
+			ID, Outcome string
+			Rules       []string
+			Inputs      map[string]any
+		}
+	}
+	for range 50 { // the engine's writer records refusals a moment later
+		call(t, "GET", e.api+"/staff/risk/decisions?wallet="+ownerWallet, staff.token, "", &page)
+		if len(page.Items) >= 5 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := e.svc.store.View(ctx, func(tx emoney.ReadTx) error {
 		ds, err = tx.Decisions(ctx, ownerWallet, time.Time{}, emoney.ID{}, 100)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if len(page.Items) != len(ds) || len(ds) == 0 || page.Items[1].Outcome != "challenge" || page.Items[1].Inputs["new_device"] != true {
+		t.Errorf("staff's page of the owner's decisions: %+v", page)
+	}
+	var one struct{ ID, Outcome string }
+	if resp := call(t, "GET", e.api+"/staff/risk/decisions/"+ds[0].ID.String(), staff.token, "", &one); resp.StatusCode != 200 || one.ID != ds[0].ID.String() {
+		t.Errorf("one decision: %d %+v", resp.StatusCode, one)
+	}
+	if resp := call(t, "GET", e.api+"/staff/risk/decisions?wallet="+ownerWallet, owner, "", nil); resp.StatusCode != 403 {
+		t.Errorf("a customer reading decisions: %d", resp.StatusCode)
+	}
+	slices.SortFunc(ds, func(a, b emoney.Decision) int { return strings.Compare(a.ID.String(), b.ID.String()) })
 	outcomes := []string{}
 	for _, d := range ds {
 		outcomes = append(outcomes, string(d.Outcome))

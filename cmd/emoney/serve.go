@@ -401,6 +401,7 @@ func openService(ctx context.Context, db, keyset string, cfg emhttp.Config, sc s
 		Payees: payees.New(s, keys, l, ids, nil), Webhooks: wh, BankPolicies: pol})
 	notes := notify.New(s, sc.notifier, notify.Config{})
 	srv.SetNotifications(notes)
+	srv.SetRisk(eng)
 	wkp, _ := devWalletKeyPath(keyset, db) // keysetPath succeeded in loadKeys
 	return &service{store: s, ledger: l, identity: ids, alerts: al, kyc: kc, sms: sc.sms, banks: bops, sim: sim, webhooks: wh, server: srv,
 		keys: keys, policies: pol, tiers: tiers, notes: notes, walletKeyPath: wkp, risk: eng}, nil
