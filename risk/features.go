@@ -363,33 +363,26 @@ func (f *Features) vector(ev *Event, v *Vector) {
 		})
 	}
 	if ev.Device != "" {
-		f.with(deviceKey, false, at, func(e *entity) {
-			if e == nil {
-				return
-			}
-			v.DeviceCount1h, _ = win(e.seen, W1h, at)
-			v.DeviceWallets = e.wallets.since(month)
-			if !e.wallets.has(walletKey) {
-				v.DeviceWallets++
-			}
-		})
-		if v.DeviceWallets == 0 {
-			v.DeviceWallets = 1
-		}
+		v.DeviceCount1h, v.DeviceWallets = f.shared(deviceKey, walletKey, at)
 	}
 	if ev.IP != "" {
-		f.with(f.key(kindIP, ev.IP), false, at, func(e *entity) {
-			if e == nil {
-				return
-			}
-			v.IPCount1h, _ = win(e.seen, W1h, at)
-			v.IPWallets = e.wallets.since(month)
-			if !e.wallets.has(walletKey) {
-				v.IPWallets++
-			}
-		})
-		if v.IPWallets == 0 {
-			v.IPWallets = 1
-		}
+		v.IPCount1h, v.IPWallets = f.shared(f.key(kindIP, ev.IP), walletKey, at)
 	}
+}
+
+// shared returns what a device or an IP (key) says of an event of the wallet walletKey: its
+// events in the last hour, and the wallets seen on it in 30 days, this one included.
+func (f *Features) shared(key, walletKey uint64, at time.Time) (lastHour, wallets int64) {
+	wallets = 1
+	f.with(key, false, at, func(e *entity) {
+		if e == nil {
+			return
+		}
+		lastHour, _ = win(e.seen, W1h, at)
+		wallets = e.wallets.since(at.Add(-30 * 24 * time.Hour))
+		if !e.wallets.has(walletKey) {
+			wallets++
+		}
+	})
+	return lastHour, wallets
 }

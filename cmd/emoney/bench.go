@@ -55,12 +55,7 @@ func cmdBenchLedger(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "bench ledger (%s): %d transfers in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
-		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
-	if *asJSON {
-		return e.printJSON(r)
-	}
-	return nil
+	return benchReport(e, r, "transfers", *asJSON)
 }
 
 func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
@@ -125,12 +120,7 @@ func cmdBenchHTTP(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	r.Store = store
-	fmt.Fprintf(e.stderr, "bench http (%s): %d transfers in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
-		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
-	if *asJSON {
-		return e.printJSON(r)
-	}
-	return nil
+	return benchReport(e, r, "transfers", *asJSON)
 }
 
 // benchService opens an in-process service in development mode for a benchmark, on dsn or a
@@ -241,12 +231,7 @@ func cmdBenchTopUp(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	r.Store = svc.store.Kind()
-	fmt.Fprintf(e.stderr, "bench topup (%s): %d top-ups in %.1fs = %.0f/s, %d errors, p50 %.2f ms, p99 %.2f ms\n",
-		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
-	if *asJSON {
-		return e.printJSON(r)
-	}
-	return nil
+	return benchReport(e, r, "top-ups", *asJSON)
 }
 
 // cmdBenchRisk runs `emoney bench risk`: decisions of the engine with the default rules, each
@@ -296,12 +281,7 @@ func cmdBenchRisk(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	r.Store = s.Kind()
-	fmt.Fprintf(e.stderr, "bench risk (%s): %d decisions in %.1fs = %.0f/s, %d errors, p50 %.3f ms, p99 %.3f ms\n",
-		r.Store, r.Ops, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
-	if *asJSON {
-		return e.printJSON(r)
-	}
-	return nil
+	return benchReport(e, r, "decisions", *asJSON)
 }
 
 // startProfile starts a CPU profile into path (nothing if path is empty) and returns its stop.
@@ -332,4 +312,15 @@ func scratchDB(e env, bench, dsn, what string) (string, func(), error) {
 		return "", nil, err
 	}
 	return "sqlite:" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
+}
+
+// benchReport says a benchmark's result on stderr ("bench NAME (store): N what in …") and, with
+// asJSON, as the JSON last line of stdout (specs/cli.md).
+func benchReport(e env, r bench.Result, what string, asJSON bool) error {
+	fmt.Fprintf(e.stderr, "bench %s (%s): %d %s in %.1fs = %.0f/s, %d errors, p50 %.3f ms, p99 %.3f ms\n",
+		r.Name, r.Store, r.Ops, what, r.Seconds, r.OpsPerSec, r.Errors, r.P50ms, r.P99ms)
+	if asJSON {
+		return e.printJSON(r)
+	}
+	return nil
 }

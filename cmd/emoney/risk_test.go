@@ -55,20 +55,7 @@ func riskLogin(t *testing.T, api, email, device string) string {
 // sendProof is post with a Step-Up-Proof header.
 func sendProof(t *testing.T, url, token, key, proof, body string, out any) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
-	if proof != "" {
-		req.Header.Set("Step-Up-Proof", proof)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	decodeBody(t, resp, out)
-	return resp
+	return sendWith(t, "POST", url, token, key, body, out, http.Header{"Step-Up-Proof": {proof}})
 }
 
 type riskChallenge struct {

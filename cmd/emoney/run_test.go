@@ -280,3 +280,22 @@ func TestBenchTopUpJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchRiskJSON(t *testing.T) {
+	for _, args := range [][]string{nil, {"--record=false"}} {
+		out, stderr, err := cli(t, nil, append([]string{"bench", "risk", "--duration", "1s", "--concurrency", "2", "--wallets", "100", "--json"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+		var r struct {
+			Name   string  `json:"name"`
+			Ops    int64   `json:"ops"`
+			Errors int64   `json:"errors"`
+			P99    float64 `json:"p99_ms"`
+		}
+		lastJSON(t, out, &r)
+		if r.Name != "risk" || r.Ops <= 0 || r.Errors != 0 || r.P99 <= 0 {
+			t.Errorf("%v: bench result %+v", args, r)
+		}
+	}
+}

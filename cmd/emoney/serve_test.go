@@ -209,9 +209,18 @@ func post(t *testing.T, url, token, key, body string, out any) *http.Response {
 // send makes one API request, checks the answer against the OpenAPI document and decodes it.
 func send(t *testing.T, method, url, token, key, body string, out any) *http.Response {
 	t.Helper()
+	return sendWith(t, method, url, token, key, body, out, nil)
+}
+
+// sendWith is send with more request headers.
+func sendWith(t *testing.T, method, url, token, key, body string, out any, header http.Header) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
