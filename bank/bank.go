@@ -54,6 +54,11 @@ type Result struct {
 // reference is then safe; voiding is not, since a delayed request may still arrive.
 var ErrUnknownReference = errors.New("bank: no operation with this reference")
 
+// ErrNotSent marks a Connector error that happened before the request left for the bank (a
+// link that cannot be read or opened here): the outcome is still unknown to the caller, but it
+// says nothing about whether the bank answers, so circuit breakers do not count it.
+var ErrNotSent = errors.New("bank: the request was not sent")
+
 // ErrTimeout is an answer that did not come in time. Like every error a Connector returns
 // (ErrUnknownReference from Status aside), it means the outcome is unknown: the bank may or may
 // not have moved the money.

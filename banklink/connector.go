@@ -233,14 +233,15 @@ func (c *LinkConnector) read(ctx context.Context, id emoney.ID) (emoney.BankLink
 		return err
 	})
 	if err != nil {
-		return link, Tokens{}, err
+		return link, Tokens{}, fmt.Errorf("%w: reading link %s: %w", bank.ErrNotSent, id, err)
 	}
 	if tok, ok := c.opened.get(link); ok {
 		return link, tok, nil
 	}
 	tok, err := c.linker.Tokens(link)
-	if err == nil {
-		c.opened.put(link, tok)
+	if err != nil {
+		return link, tok, fmt.Errorf("%w: opening the tokens of link %s: %w", bank.ErrNotSent, id, err)
 	}
-	return link, tok, err
+	c.opened.put(link, tok)
+	return link, tok, nil
 }

@@ -232,8 +232,18 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 		return nil
 	})
 	held, heldErr = tr, err
+	if emoney.ErrorCode(err) == emoney.EConflict {
+		// The key's first request may be this very operation, keyed before its link was part of
+		// the request's identity (a retry across an upgrade): answer with it.
+		if prior, ok := b.svc.prior(ctx, p, key, op); ok {
+			tr, err = prior, nil
+		}
+	}
 	if err != nil {
 		return BankOp{}, err
+	}
+	if tr.ID == made {
+		b.reviewed(ctx, j, tr, kind, code)
 	}
 	if tr.ID == made && ticket != nil {
 		if _, busy := b.inflight.LoadOrStore(tr.ID, struct{}{}); !busy {
@@ -270,15 +280,15 @@ func (b *BankOps) start(ctx context.Context, p identity.Principal, key, kind, co
 }
 
 // judge asks the risk engine about a new top-up or withdrawal (nil error: go on; an allow is
-// recorded with the hold).
-// block and challenge are answered as for transfers; review raises an alert for staff
-// ("risk_review", named by the decision) but holds nothing yet: holding a bank operation for
-// review (the money pulled, then frozen until staff decide) comes with fraud operations.
+// recorded with the hold). block and challenge are answered as for transfers; review raises an
+// alert for staff once the hold is made (reviewed) but holds nothing more yet: holding a bank
+// operation for review (the money pulled, then frozen until staff decide) comes with fraud
+// operations.
 func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, code string, amount int64, wallet emoney.Account, link *emoney.BankLink) (risk.Judgement, error) {
 	if b.svc.risk == nil {
 		return risk.Judgement{}, nil
 	}
-	ev := risk.Event{Type: risk.TopUp, Amount: amount, Bank: code, ID: "user:" + p.User.String() + ":" + key}
+	ev := risk.Event{Type: risk.TopUp, Amount: amount, Bank: code}
 	if kind == KindWithdrawal {
 		ev.Type = risk.Withdrawal
 	}
@@ -286,17 +296,25 @@ func (b *BankOps) judge(ctx context.Context, p identity.Principal, key, kind, co
 	if link != nil {
 		ev.Account, ev.LinkedAt, counterparty = hex.EncodeToString(link.AccountIndex), link.CreatedAt, link.ID.String()
 	}
-	j, err := b.svc.judge(ctx, p, wallet, ev, risk.OperationDigest(kind, counterparty, amount, key))
-	if err != nil || j.Outcome != emoney.RiskReview || b.cfg.Alerts == nil {
-		return j, err
+	digest := risk.OperationDigest(kind, counterparty, amount, key)
+	ev.ID = eventID(p, key, digest)
+	return b.svc.judge(ctx, p, wallet, ev, digest)
+}
+
+// reviewed raises the alert of a bank operation the risk engine sent to review, named by its
+// hold (a retry raises none), once the hold is made.
+func (b *BankOps) reviewed(ctx context.Context, j risk.Judgement, tr emoney.Transfer, kind, code string) {
+	if j.Outcome != emoney.RiskReview || b.cfg.Alerts == nil {
+		return
 	}
-	a := emoney.Alert{ID: j.ID, Kind: "risk_review", Subject: "wallet:" + wallet.ID.String(),
-		Reason: fmt.Sprintf("risk decision %s on %s of %d at bank %s: %v (score %d); the operation went ahead", j.ID, kind, amount, code, j.Rules, j.Score),
+	a := emoney.Alert{ID: tr.ID, Kind: "risk_review", Subject: "wallet:" + tr.To.String(), Transfer: tr.ID,
+		Reason: fmt.Sprintf("risk decision %s on %s %s of %d at bank %s: %v (score %d); the operation went ahead", j.ID, kind, tr.ID, tr.Amount, code, j.Rules, j.Score),
 		Status: emoney.AlertOpen, CreatedAt: b.cfg.Now().UTC().Truncate(time.Microsecond)}
-	if err := b.cfg.Store.Update(ctx, func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) }); err != nil && emoney.ErrorCode(err) != emoney.EConflict {
-		return j, err
+	if kind == KindWithdrawal {
+		a.Subject = "wallet:" + tr.From.String()
 	}
-	return j, nil
+	// A failure to raise it leaves the decision (with its rules) on record: staff find it there.
+	_ = b.cfg.Store.Update(context.WithoutCancel(ctx), func(tx emoney.Tx) error { return tx.CreateAlert(ctx, a) })
 }
 
 // admit checks that a new operation of kind may go to the bank with the given code now: its
@@ -317,9 +335,12 @@ func (b *BankOps) admit(ctx context.Context, code, kind string) (*bank.Ticket, e
 
 // answered records on the breaker's ticket whether the bank answered the call that ended in err.
 func answered(t *bank.Ticket, err error) {
-	if err == nil {
+	switch {
+	case err == nil:
 		t.Answered()
-	} else {
+	case errors.Is(err, bank.ErrNotSent): // the bank was not asked: it says nothing about it
+		t.Release()
+	default:
 		t.NoAnswer()
 	}
 }

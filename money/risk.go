@@ -67,9 +67,14 @@ func (s *Service) judge(ctx context.Context, p identity.Principal, wallet emoney
 // movement decided otherwise the first time gets the first result.
 func (s *Service) move(ctx context.Context, p identity.Principal, key string, wallet emoney.Account, op ledger.Op, ev risk.Event, counterparty string) (emoney.Transfer, error) {
 	digest := risk.OperationDigest(string(ev.Type), counterparty, op.Amount, key)
-	ev.ID = "user:" + p.User.String() + ":" + key
+	ev.ID = eventID(p, key, digest)
 	j, err := s.judge(ctx, p, wallet, ev, digest)
 	if err != nil {
+		// A retry of a movement made before is answered with it, whatever the engine thinks of
+		// it now (a rule added since, the features counting the first attempt).
+		if prior, ok := s.prior(ctx, p, key, op); ok {
+			return prior, nil
+		}
 		return emoney.Transfer{}, err
 	}
 	var tr emoney.Transfer
@@ -84,17 +89,44 @@ func (s *Service) move(ctx context.Context, p identity.Principal, key string, wa
 	if emoney.ErrorCode(err) == emoney.EConflict {
 		// The key's first request may be this movement, decided otherwise (held then, allowed
 		// now, or the other way round): answer with it.
-		if prior, used, perr := s.ledger.Prior(ctx, p.LedgerPrincipal(), key); perr == nil && used && len(prior) == 1 && sameMovement(prior[0], op) {
-			return prior[0], nil
+		if prior, ok := s.prior(ctx, p, key, op); ok {
+			return prior, nil
 		}
 	}
 	return tr, err
 }
 
-// sameMovement reports whether tr is op made, posted or held for review.
+// eventID is the risk event id of p's movement under key: the key and what it moves (a key
+// given back by a refused movement and used for another one is another event).
+func eventID(p identity.Principal, key, digest string) string {
+	return "user:" + p.User.String() + ":" + key + ":" + digest[:16]
+}
+
+// prior returns the movement p's key committed, if it is op (posted, or held for review).
+func (s *Service) prior(ctx context.Context, p identity.Principal, key string, op ledger.Op) (emoney.Transfer, bool) {
+	prior, used, err := s.ledger.Prior(ctx, p.LedgerPrincipal(), key)
+	if err != nil || !used || len(prior) != 1 || !sameMovement(prior[0], op) {
+		return emoney.Transfer{}, false
+	}
+	return prior[0], true
+}
+
+// sameMovement reports whether tr is op made: posted, held for review, or (a bank operation)
+// held for the bank.
 func sameMovement(tr emoney.Transfer, op ledger.Op) bool {
-	return tr.From == op.From && tr.To == op.To && tr.Amount == op.Amount && tr.Code == op.Code &&
-		(tr.Kind == emoney.TransferPosted || tr.Kind == emoney.TransferPending && tr.Hold == emoney.HoldReview)
+	cur := op.Currency
+	if cur == "" {
+		cur = emoney.JPY
+	}
+	if tr.From != op.From || tr.To != op.To || tr.Amount != op.Amount || tr.Currency != cur || tr.Code != op.Code {
+		return false
+	}
+	switch {
+	case op.Kind == emoney.TransferPending:
+		return tr.Kind == emoney.TransferPending && tr.Hold == op.Hold
+	default:
+		return tr.Kind == emoney.TransferPosted || tr.Kind == emoney.TransferPending && tr.Hold == emoney.HoldReview
+	}
 }
 
 // recordWith returns the ledger Attach that records an allow decision in the batch that moves

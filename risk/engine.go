@@ -55,6 +55,7 @@ type Engine struct {
 	decisions *prometheus.CounterVec
 	fired     *prometheus.CounterVec
 	latency   prometheus.Histogram
+	dropped   prometheus.Counter
 }
 
 // New returns an engine with empty features; Start loads the rules and rebuilds the features
@@ -83,6 +84,8 @@ func New(cfg Config) *Engine {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "emoney_risk_decision_seconds",
 			Help:    "Time to decide an event, features and rules.",
 			Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01}}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "emoney_risk_decisions_dropped_total",
+			Help: "Decisions the store kept refusing for a minute, given up (alert on any)."}),
 	}
 	e.rules.Store(cfg.Rules)
 	if cfg.Store != nil {
@@ -94,7 +97,7 @@ func New(cfg Config) *Engine {
 
 // Collectors are the engine's metrics, for /metrics.
 func (e *Engine) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{e.decisions, e.fired, e.latency}
+	return []prometheus.Collector{e.decisions, e.fired, e.latency, e.dropped}
 }
 
 // Rules returns the rules in force.
@@ -144,16 +147,43 @@ func (e *Engine) Judge(ev Event, steppedUp bool) Judgement {
 	if ev.ID == "" {
 		ev.ID = e.cfg.IDs.NewID().String()
 	}
+	if ev.At.Before(epoch) { // (a log line from before 1970 would index no bucket)
+		ev.At = epoch
+	}
+	var v Vector
+	j := e.judgeLocked(&ev, &v, steppedUp)
+	took := time.Since(start)
+	j.LatencyUS = took.Microseconds()
+	e.latency.Observe(took.Seconds())
+	e.decisions.WithLabelValues(j.Type, string(j.Outcome)).Inc()
+	for _, r := range j.Rules {
+		e.fired.WithLabelValues(r, "enabled").Inc()
+	}
+	for _, r := range j.Shadow {
+		e.fired.WithLabelValues(r, "shadow").Inc()
+	}
+	if e.cfg.Store != nil { // (no store, no record: a backtest needs the outcome and the rules only)
+		j.Decision = e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
+	}
+	return j
+}
+
+// epoch is the earliest time the engine keeps features for.
+var epoch = time.Unix(0, 0)
+
+// judgeLocked computes the features and runs the rules with the wallet's stripe held, and
+// counts the event in the features.
+func (e *Engine) judgeLocked(ev *Event, v *Vector, steppedUp bool) Judgement {
 	mu := &e.stripes[maphash.String(e.seed, ev.Wallet)%uint64(len(e.stripes))]
 	mu.Lock()
-	var v Vector
-	e.features.vector(&ev, &v)
+	defer mu.Unlock()
+	e.features.vector(ev, v)
 	j := Judgement{Decision: emoney.Decision{ID: e.cfg.IDs.NewID(), Event: ev.ID, Type: string(ev.Type), Wallet: ev.Wallet,
 		Amount: ev.Amount, Outcome: emoney.RiskAllow, At: ev.At}}
 	if ev.Type.Judged() {
 		score := 0
 		for _, r := range e.rules.Load().rules {
-			if r.Mode == emoney.RuleDisabled || !r.fires(&v) {
+			if r.Mode == emoney.RuleDisabled || !r.fires(v) {
 				continue
 			}
 			if r.Mode == emoney.RuleShadow {
@@ -171,22 +201,8 @@ func (e *Engine) Judge(ev Event, steppedUp bool) Judgement {
 			j.Outcome, j.Challenged = emoney.RiskAllow, true
 		}
 	}
-	if (j.Outcome == emoney.RiskAllow || j.Outcome == emoney.RiskReview || ev.Type == Login) && e.decided.add(ev.ID) {
-		e.features.Record(&ev)
-	}
-	mu.Unlock()
-	took := time.Since(start)
-	j.LatencyUS = took.Microseconds()
-	e.latency.Observe(took.Seconds())
-	e.decisions.WithLabelValues(j.Type, string(j.Outcome)).Inc()
-	for _, r := range j.Rules {
-		e.fired.WithLabelValues(r, "enabled").Inc()
-	}
-	for _, r := range j.Shadow {
-		e.fired.WithLabelValues(r, "shadow").Inc()
-	}
-	if e.cfg.Store != nil { // (no store, no record: a backtest needs the outcome and the rules only)
-		j.Decision = e.encode(j.Decision, &v, &ev) // encoded here: the writer is one goroutine, the deciders many
+	if (j.Outcome == emoney.RiskAllow || j.Outcome == emoney.RiskReview || ev.Type == Login) && e.decided.add(maphash.String(e.seed, ev.ID)) {
+		e.features.Record(ev)
 	}
 	return j
 }
@@ -209,11 +225,22 @@ func (e *Engine) writer() {
 				break drain
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := e.cfg.Store.Update(ctx, func(tx emoney.Tx) error { return tx.SaveDecisions(ctx, batch) })
-		cancel()
+		// A store that fails is tried again (a saved decision is skipped on a repeat), with the
+		// deciders waiting once the queue is full; after about a minute the batch is given up,
+		// logged and counted.
+		var err error
+		for attempt, wait := 0, 100*time.Millisecond; attempt < 8; attempt, wait = attempt+1, min(2*wait, 10*time.Second) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err = e.cfg.Store.Update(ctx, func(tx emoney.Tx) error { return tx.SaveDecisions(ctx, batch) })
+			cancel()
+			if err == nil {
+				break
+			}
+			time.Sleep(wait)
+		}
 		if err != nil {
-			e.cfg.Log.Error("risk: recording decisions", slog.Int("decisions", len(batch)), slog.String("err", err.Error()))
+			e.dropped.Add(float64(len(batch)))
+			e.cfg.Log.Error("risk: recording decisions failed, given up", slog.Int("decisions", len(batch)), slog.String("err", err.Error()))
 		}
 	}
 }
@@ -333,7 +360,7 @@ func (e *Engine) rebuild(ctx context.Context) error {
 			}
 			l.ID = d.Event
 			ev, err := l.Event()
-			if err != nil {
+			if err != nil || !e.decided.add(maphash.String(e.seed, ev.ID)) { // a retry's decision: counted once
 				continue
 			}
 			e.features.Record(&ev)
@@ -362,22 +389,24 @@ func (e *Engine) Watch(ctx context.Context, period time.Duration) {
 	}
 }
 
-// recent is a bounded set of event ids: the last maxRecent added.
+// recent is a bounded set of event ids (hashed): the last maxRecent added.
 type recent struct {
 	mu   sync.Mutex
-	set  map[string]struct{}
-	ring []string
+	set  map[uint64]struct{}
+	ring []uint64
 	next int
 }
 
-const maxRecent = 100_000
+// maxRecent bounds recent: about 40 MiB, some minutes of decisions at full speed, days at a
+// busy service's pace. A retry later than that is counted again.
+const maxRecent = 1_000_000
 
 // add adds id and reports whether it was not in the set.
-func (r *recent) add(id string) bool {
+func (r *recent) add(id uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.set == nil {
-		r.set, r.ring = make(map[string]struct{}, 1024), make([]string, 0, 1024)
+		r.set, r.ring = make(map[uint64]struct{}, 1024), make([]uint64, 0, 1024)
 	}
 	if _, ok := r.set[id]; ok {
 		return false

@@ -325,7 +325,15 @@ func TestRecordedAndRebuilt(t *testing.T) {
 		tr.To, tr.WalletOpenedAt, tr.IP = "collector", t0.Add(-24*time.Hour), "192.0.2.1"
 		ids = append(ids, e.Decide(tr, false).ID)
 	}
+	// A retried request decided again (the same event id) is recorded twice and counted once,
+	// also when the features are rebuilt.
+	for range 2 {
+		tr := ev(risk.Transfer, "retrier", time.Minute, 100)
+		tr.ID, tr.To = "user:r:key-1:abc", "someone"
+		e.Decide(tr, false)
+	}
 	e.Close()
+
 	var d emoney.Decision
 	if err := s.View(ctx, func(tx emoney.ReadTx) error {
 		var err error
@@ -353,6 +361,11 @@ func TestRecordedAndRebuilt(t *testing.T) {
 	tr := ev(risk.Transfer, "mule-3", 10*time.Minute, 8_000)
 	tr.To, tr.WalletOpenedAt = "collector", t0.Add(-24*time.Hour)
 	wantOutcome(t, e2.Decide(tr, false), emoney.RiskReview, "receiver-fan-in")
+	next := ev(risk.Transfer, "retrier", 2*time.Minute, 100)
+	next.To = "someone"
+	if j := e2.Decide(next, false); !strings.Contains(string(j.Inputs), `"out_count_24h":1,`) {
+		t.Errorf("after a retried event and a restart: %s, want out_count_24h 1", j.Inputs)
+	}
 
 	// A rule changed in the store (by another instance) is in force after a refresh.
 	r := stored[0]
@@ -402,5 +415,19 @@ func TestDocsListEveryVariable(t *testing.T) {
 	}
 	if n := strings.Count(doc[strings.Index(doc, "## Variables"):strings.Index(doc, "## Features in memory")], "\n| `"); n != len(risk.VariableNames()) {
 		t.Errorf("docs/risk.md lists %d variables, the engine has %d", n, len(risk.VariableNames()))
+	}
+}
+
+// Times the windows cannot index are refused in a log line and clamped in a live event, never a
+// panic (which would leave a wallet's lock held).
+func TestAncientTimes(t *testing.T) {
+	e := engine(t)
+	old := ev(risk.Transfer, "w", 0, 1)
+	old.ID, old.At = "e-old", time.Date(1969, 1, 1, 0, 0, 17, 0, time.UTC)
+	e.Decide(old, false)
+	e.Decide(ev(risk.Transfer, "w", 0, 1), false) // the wallet's lock is free
+	l := old.Log()
+	if _, err := l.Event(); err == nil || !strings.Contains(err.Error(), "ts") {
+		t.Errorf("a log line from 1969: %v", err)
 	}
 }

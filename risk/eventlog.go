@@ -86,6 +86,9 @@ func (l *LogEvent) Event() (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("ts: not an RFC 3339 time")
 	}
+	if at.Before(epoch) || at.Year() > 9999 {
+		return Event{}, fmt.Errorf("ts: out of range")
+	}
 	if l.Amount < 0 {
 		return Event{}, fmt.Errorf("amount: negative")
 	}

@@ -234,9 +234,11 @@ func (f *Features) Record(ev *Event) {
 					}
 				}
 				addTo(&e.in, at, ev.Amount)
-				e.senders.add(walletKey, at, setSenders)
-				if newSender {
-					e.newSend.add(walletKey, at, setSenders)
+				if ev.Wallet != "" {
+					e.senders.add(walletKey, at, setSenders)
+					if newSender {
+						e.newSend.add(walletKey, at, setSenders)
+					}
 				}
 			})
 		}
@@ -246,7 +248,7 @@ func (f *Features) Record(ev *Event) {
 			if ev.Type == TopUp {
 				addTo(&e.topup, at, ev.Amount)
 			}
-			if ev.Type != BankLink || ev.OK {
+			if ev.Wallet != "" && (ev.Type != BankLink || ev.OK) {
 				e.wallets.add(walletKey, at, setWallets)
 			}
 		})

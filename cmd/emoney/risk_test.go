@@ -157,6 +157,19 @@ func TestRiskDecisionsOverHTTP(t *testing.T) {
 		t.Fatalf("staff queue: %+v", alerts)
 	}
 
+	shop, _, err := e.svc.identity.CreatePartner(ctx, "Shop", emoney.RoleMerchant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shopAccount, err := e.svc.ledger.AccountByName(ctx, "merchant:"+shop.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var early struct{ ID string }
+	if resp := post(t, e.api+"/payments", big, "p0", fmt.Sprintf(`{"merchant":%q,"amount":6000}`, shopAccount.ID), &early); resp.StatusCode != 201 {
+		t.Fatalf("a payment before the rule: %d", resp.StatusCode)
+	}
+
 	// Staff add a rule that blocks, over the API; it is in force for the next request.
 	senior := enrolStaff(t, e.svc, e.api, "senior@example.com", emoney.RoleSeniorAnalyst)
 	rule := `{"description":"test","expression":"type == \"payment\" && amount >= 5000","action":"block","weight":90,"mode":"enabled","version":0,"reason":"a test"}`
@@ -189,15 +202,12 @@ func TestRiskDecisionsOverHTTP(t *testing.T) {
 	if n := e.audited("risk.rule_created"); n != 1 {
 		t.Errorf("%d risk.rule_created audit entries, want 1", n)
 	}
-	shop, _, err := e.svc.identity.CreatePartner(ctx, "Shop", emoney.RoleMerchant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shopAccount, err := e.svc.ledger.AccountByName(ctx, "merchant:"+shop.ID.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var de apiError
+	// A retry of the payment made before the rule is answered with it: it happened.
+	var retried struct{ ID string }
+	if resp := post(t, e.api+"/payments", big, "p0", fmt.Sprintf(`{"merchant":%q,"amount":6000}`, shopAccount.ID), &retried); resp.StatusCode != 201 || retried.ID != early.ID {
+		t.Errorf("the retry of a payment made before the rule: %d %+v, want %s", resp.StatusCode, retried, early.ID)
+	}
 	if resp := post(t, e.api+"/payments", big, "p1", fmt.Sprintf(`{"merchant":%q,"amount":6000}`, shopAccount.ID), &de); resp.StatusCode != 403 || de.Error.Code != "declined" || de.Error.Reason != "risk" {
 		t.Errorf("a payment the new rule blocks: %d %+v", resp.StatusCode, de)
 	}
