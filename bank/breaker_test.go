@@ -8,23 +8,12 @@ import (
 
 	"emoney"
 	"emoney/bank"
+	"emoney/internal/fakeclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newBreakers(t *testing.T) (*bank.Breakers, *clock, *[]string) {
+func newBreakers(t *testing.T) (*bank.Breakers, *fakeclock.Clock, *[]string) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)}
+	c := fakeclock.New(time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
 	var changes []string
 	b := bank.NewBreakers(bank.BreakerConfig{Failures: 3, Cooldown: 10 * time.Second, Now: c.Now,
 		OnChange: func(code string, from, to bank.BreakerState) {

@@ -47,25 +47,19 @@ func (t *tx) SaveRiskRule(ctx context.Context, r emoney.RiskRule, expected int64
 	err = t.execOne(ctx, "save risk rule", `UPDATE risk_rules SET (`+row.RiskRuleCols+`) = `+
 		placeholders(1, row.RiskRuleColumns)+` WHERE id = ? AND version = ?`, append(args, r.ID, expected)...)
 	if emoney.ErrorCode(err) == emoney.ENotFound {
-		if _, gerr := t.riskRule(ctx, r.ID); emoney.ErrorCode(gerr) == emoney.ENotFound {
-			return gerr
+		// No row of that version: the rule is missing, or another version is stored.
+		rows, qerr := t.query(ctx, `SELECT 1 FROM risk_rules WHERE id = ?`, r.ID)
+		if qerr != nil {
+			return wrap("save risk rule", qerr)
+		}
+		exists := rows.Next()
+		rows.Close()
+		if !exists {
+			return emoney.Errorf(emoney.ENotFound, "no rule %s", r.ID)
 		}
 		return emoney.Errorf(emoney.EConflict, "rule %s was changed meanwhile: read it again", r.ID)
 	}
 	return err
-}
-
-func (t *tx) riskRule(ctx context.Context, id string) (emoney.RiskRule, error) {
-	rs, err := t.RiskRules(ctx)
-	if err != nil {
-		return emoney.RiskRule{}, err
-	}
-	for _, r := range rs {
-		if r.ID == id {
-			return r, nil
-		}
-	}
-	return emoney.RiskRule{}, emoney.Errorf(emoney.ENotFound, "no rule %s", id)
 }
 
 func (t *tx) SaveDecisions(ctx context.Context, ds []emoney.Decision) error {
